@@ -1,0 +1,12 @@
+file(READ ${INPUT} CONTENT)
+string(LENGTH "${CONTENT}" LEN)
+# Split into raw-string chunks well below compilers' literal limits.
+set(OUT "#include \"api/app.h\"\nnamespace haip::api {\nstd::string_view App::OpenApiDocument() {\n  static const std::string doc = std::string()")
+set(POS 0)
+while(POS LESS LEN)
+  string(SUBSTRING "${CONTENT}" ${POS} 8000 CHUNK)
+  string(APPEND OUT "\n    + R\"HAIPJSON(${CHUNK})HAIPJSON\"")
+  math(EXPR POS "${POS} + 8000")
+endwhile()
+string(APPEND OUT ";\n  return doc;\n}\n}  // namespace haip::api\n")
+file(WRITE ${OUTPUT} "${OUT}")

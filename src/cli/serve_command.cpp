@@ -1,0 +1,59 @@
+// `haip serve`: the platform's server.
+#include <iostream>
+
+#include "api/app.h"
+#include "api/server.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "platform/platform.h"
+
+namespace haip::cli {
+
+void RegisterServeCommand(CLI::App& app) {
+  struct Options {
+    std::string listen, web_root, tls_cert, tls_key;
+    int threads = -1;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("serve", "Run the HAIP server (REST API, console, metrics)");
+  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--threads", opts->threads, "HTTP worker threads (default: one per core)");
+  cmd->add_option("--web-root", opts->web_root, "Directory of the built console (default: web/dist next to the binary)");
+  cmd->add_option("--tls-cert", opts->tls_cert, "PEM certificate chain; enables HTTPS with --tls-key");
+  cmd->add_option("--tls-key", opts->tls_key, "PEM private key");
+  cmd->callback([opts] {
+    std::vector<std::pair<std::string, std::string>> flags;
+    if (!opts->listen.empty()) flags.emplace_back("server.listen", opts->listen);
+    if (opts->threads >= 0) flags.emplace_back("server.threads", std::to_string(opts->threads));
+    if (!opts->web_root.empty()) flags.emplace_back("server.web_root", opts->web_root);
+    if (!opts->tls_cert.empty()) flags.emplace_back("tls.cert_file", opts->tls_cert);
+    if (!opts->tls_key.empty()) flags.emplace_back("tls.key_file", opts->tls_key);
+    Config config = LoadConfig(flags);
+    spdlog::info("HAIP {} ({}) starting; data directory {}", Version(), GitCommit(), config.DataDir());
+    auto platform = Platform::Open(config);
+    if (auto generated = platform->BootstrapAdmin()) {
+      // Shown once, on the terminal only; it is never logged or stored.
+      std::cout << "\n  First start: created administrator 'admin' with password\n\n      " << *generated
+                << "\n\n  Sign in and change it (Users page or PATCH /api/users/admin).\n\n"
+                << std::flush;
+    }
+    api::App http_app(*platform);
+    api::ServerOptions so;
+    so.listen = config.GetString("server.listen");
+    so.threads = static_cast<int>(config.GetInt("server.threads"));
+    so.max_body_bytes = static_cast<size_t>(config.GetInt("server.max_body_bytes"));
+    so.max_header_bytes = static_cast<size_t>(config.GetInt("server.max_header_bytes"));
+    so.read_timeout_s = static_cast<int>(config.GetDurationSeconds("server.read_timeout"));
+    so.idle_timeout_s = static_cast<int>(config.GetDurationSeconds("server.idle_timeout"));
+    so.shutdown_timeout_s = static_cast<int>(config.GetDurationSeconds("server.shutdown_timeout"));
+    so.tls_cert_file = config.GetString("tls.cert_file");
+    so.tls_key_file = config.GetString("tls.key_file");
+    api::HttpServer server(http_app, so);
+    server.Bind();
+    server.Run();
+  });
+}
+
+}  // namespace haip::cli

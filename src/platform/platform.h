@@ -1,0 +1,60 @@
+// The assembled platform: one data directory, its database, and the modules
+// opened on it. `haip serve` and the CLI commands both start from here, so a
+// command run beside a live server sees the same users, tokens and audit log.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "security/audit.h"
+#include "security/tokens.h"
+#include "security/users.h"
+#include "storage/database.h"
+
+namespace haip {
+
+class Platform {
+ public:
+  // Creates the data directory if needed, opens the database and applies
+  // migrations. Throws Error on a bad configuration or an unreachable database.
+  static std::unique_ptr<Platform> Open(const Config& config);
+  ~Platform();
+
+  // On first start (no enabled admin): creates user `admin` with
+  // security.admin_password, or a generated password that is returned so the
+  // caller can print it once. nullopt when nothing was created or the
+  // password came from the configuration.
+  std::optional<std::string> BootstrapAdmin();
+
+  // A key kept in <data_dir>/secrets/server.key (0600), made on first start;
+  // used for CSRF tokens and other server-side MACs.
+  const std::string& secret_key() const { return secret_key_; }
+
+  const Config& config() const { return config_; }
+  storage::Database& db() { return *db_; }
+  security::UserStore& users() { return *users_; }
+  security::TokenStore& tokens() { return *tokens_; }
+  security::AuditLog& audit() { return *audit_; }
+  Metrics& metrics() { return metrics_; }
+  int64_t started_at_ms() const { return started_at_ms_; }
+
+ private:
+  explicit Platform(const Config& config);
+
+  Config config_;
+  Metrics metrics_;
+  std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<security::UserStore> users_;
+  std::unique_ptr<security::TokenStore> tokens_;
+  std::unique_ptr<security::AuditLog> audit_;
+  std::string secret_key_;
+  int64_t started_at_ms_;
+};
+
+// An audit record for work done through the CLI: user "cli:<login name>".
+security::AuditRecord CliAuditRecord(std::string action, std::string detail_json);
+
+}  // namespace haip

@@ -1,0 +1,308 @@
+// End-to-end test of the HAIP web console in headless Chromium.
+//
+//   node --test tests/web/
+//
+// Needs: the haip binary (HAIP_BIN, default <repo>/build/haip), the built
+// console (web/dist, `npm run build` in web/), web/node_modules (for
+// playwright-core) and Debian's chromium at /usr/bin/chromium (CHROMIUM to
+// override). Builds nothing itself. Screenshots go to tests/web/artifacts/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '..', '..');
+const WEB = join(REPO, 'web');
+const DIST = join(WEB, 'dist');
+const ARTIFACTS = join(HERE, 'artifacts');
+const HAIP_BIN = process.env.HAIP_BIN || join(REPO, 'build', 'haip');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ADMIN_USER = 'admin';
+const ADMIN_PASSWORD = 'Admin-e2e-Passw0rd!';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const STEP_TIMEOUT_MS = 15_000;
+
+function skipReason() {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's chromium package to run the console e2e test`;
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForHealth(base, proc, log, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = null;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`haip exited early (code ${proc.exitCode}, signal ${proc.signalCode}). Output:\n${log.join('')}`);
+    }
+    try {
+      const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) {
+        const body = await res.json();
+        assert.equal(body.status, 'ok', 'GET /healthz status');
+        return;
+      }
+      lastErr = new Error(`HTTP ${res.status}`);
+    } catch (e) {
+      lastErr = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`haip did not answer GET /healthz within ${timeoutMs} ms (${lastErr}). Output:\n${log.join('')}`);
+}
+
+async function stopServer(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = sleep(10_000).then(() => 'timeout');
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    proc.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Runs one named step; a failure names the step it happened in. */
+async function runStep(t, name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+  } catch (e) {
+    const err = new Error(`step "${name}" failed: ${e?.message ?? e}`);
+    err.cause = e;
+    throw err;
+  }
+  t.diagnostic(`ok - ${name} (${Date.now() - started} ms)`);
+}
+
+/** Escapes a string for use inside a RegExp. */
+const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const reason = skipReason();
+
+test('HAIP console: login, users, tokens, audit, language switch', { skip: reason ?? false, timeout: 180_000 }, async (t) => {
+  const step = (name, fn) => runStep(t, name, fn);
+  assert.ok(existsSync(HAIP_BIN), `haip binary not found at ${HAIP_BIN}: build it (cmake) or set HAIP_BIN`);
+  assert.ok(existsSync(join(DIST, 'index.html')), `${DIST}/index.html not found: run "npm ci && npm run build" in web/`);
+  assert.ok(
+    existsSync(join(WEB, 'node_modules', 'playwright-core')),
+    'web/node_modules/playwright-core not found: run "npm ci" in web/',
+  );
+  const require = createRequire(join(WEB, 'package.json'));
+  const { chromium } = require('playwright-core');
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'haip-e2e-data-'));
+  const profileDir = mkdtempSync(join(tmpdir(), 'haip-e2e-chromium-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  let server = null;
+  let context = null;
+  let page = null;
+  let passed = false;
+
+  try {
+    // --data-dir is a global option of the haip CLI, so it goes before the
+    // subcommand.
+    server = spawn(HAIP_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, HAIP_ADMIN_PASSWORD: ADMIN_PASSWORD, HAIP_WEB_ROOT: DIST },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout.on('data', (d) => log.push(d.toString()));
+    server.stderr.on('data', (d) => log.push(d.toString()));
+    await waitForHealth(base, server, log);
+
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      locale: 'zh-CN',
+      viewport: { width: 1440, height: 900 },
+      timeout: 60_000,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    const tid = (id) => page.getByTestId(id);
+
+    await step('login page renders and admin signs in', async () => {
+      await page.goto(base + '/');
+      await tid('login-form').waitFor();
+      await tid('login-username').fill(ADMIN_USER);
+      await tid('login-password').fill(ADMIN_PASSWORD);
+      await tid('login-submit').click();
+      await tid('current-user').waitFor();
+      await tid('page-overview').waitFor();
+      await assert.doesNotReject(tid('overview-version').waitFor(), 'system info shown on overview');
+      const health = await tid('overview-health').innerText();
+      assert.match(health, /正常|Healthy/);
+      // Default language comes from navigator.language (zh-CN here).
+      assert.equal((await tid('nav-users').innerText()).trim(), '用户管理');
+    });
+
+    await step('csrf token survives a reload (GET /api/auth/me)', async () => {
+      await page.reload();
+      await tid('page-overview').waitFor();
+      const csrf = await page.evaluate(() => sessionStorage.getItem('haip.csrf'));
+      assert.ok(csrf, 'csrf token stored in sessionStorage');
+    });
+
+    const newUser = `e2e_doc_${Date.now().toString(36)}`;
+    const newUserDisplay = '李医生';
+
+    await step('admin creates a clinician in 心内科', async () => {
+      await tid('nav-users').click();
+      await tid('page-users').waitFor();
+      await tid(`user-row-${ADMIN_USER}`).waitFor();
+      await tid('users-create').click();
+      await tid('user-dialog').waitFor();
+      await tid('user-form-username').fill(newUser);
+      await tid('user-form-display-name').fill(newUserDisplay);
+      await tid('user-form-password').fill('Clinician-e2e-pass-42');
+      await tid('user-form-role-clinician').check();
+      await tid('user-form-department').fill('心内科');
+      await tid('user-form-submit').click();
+      await tid('user-dialog').waitFor({ state: 'detached' });
+      const row = tid(`user-row-${newUser}`);
+      await row.waitFor();
+      const text = await row.innerText();
+      assert.match(text, /心内科/);
+      assert.match(text, new RegExp(reEscape(newUserDisplay)));
+      assert.match(text, /临床医生/);
+    });
+
+    let apiToken = null;
+    const tokenName = `e2e-token-${Date.now().toString(36)}`;
+
+    await step('admin creates an API token and it authenticates', async () => {
+      await tid('nav-tokens').click();
+      await tid('page-tokens').waitFor();
+      await tid('tokens-create').click();
+      await tid('token-dialog').waitFor();
+      await tid('token-form-name').fill(tokenName);
+      await tid('token-form-submit').click();
+      await tid('token-created-dialog').waitFor();
+      apiToken = await tid('new-token-value').inputValue();
+      assert.ok(apiToken && apiToken.length >= 16, `token shown in the dialog (got ${JSON.stringify(apiToken)})`);
+
+      const res = await fetch(`${base}/api/auth/me`, { headers: { Authorization: `Bearer ${apiToken}` } });
+      assert.equal(res.status, 200, 'GET /api/auth/me with the new bearer token');
+      const me = await res.json();
+      assert.equal(me.username, ADMIN_USER);
+
+      await tid('token-created-close').click();
+      await tid('token-created-dialog').waitFor({ state: 'detached' });
+      await page.locator(`[data-token-name="${tokenName}"]`).waitFor();
+    });
+
+    await step('audit viewer finds user.create and token.create', async () => {
+      await tid('nav-audit').click();
+      await tid('page-audit').waitFor();
+
+      await tid('audit-filter-action').fill('user.create');
+      await tid('audit-apply').click();
+      const userRows = page.locator('tr[data-action="user.create"]').filter({ hasText: newUser });
+      await userRows.first().waitFor();
+      assert.equal(
+        await page.locator('[data-testid^="audit-row-"]:not([data-action="user.create"])').count(),
+        0,
+        'filter by action returns only user.create records',
+      );
+      await userRows.first().click();
+      await tid('audit-drawer').waitFor();
+      assert.equal((await tid('audit-detail-action').innerText()).trim(), 'user.create');
+      assert.equal((await tid('audit-detail-username').innerText()).trim(), ADMIN_USER);
+      const drawerText = await tid('audit-drawer').innerText();
+      assert.match(drawerText, new RegExp(reEscape(newUser)), 'the record names the new user');
+      const hash = (await tid('audit-detail-hash').innerText()).trim();
+      assert.ok(hash.length >= 16 && !/\s/.test(hash), `record hash shown (got ${JSON.stringify(hash)})`);
+      await tid('drawer-close').click();
+      await tid('audit-drawer').waitFor({ state: 'detached' });
+
+      await tid('audit-filter-action').fill('token.create');
+      await tid('audit-apply').click();
+      const tokenRow = page.locator('tr[data-action="token.create"]').first();
+      await tokenRow.waitFor();
+      await tokenRow.click();
+      await tid('audit-drawer').waitFor();
+      assert.equal((await tid('audit-detail-action').innerText()).trim(), 'token.create');
+      await tid('drawer-close').click();
+
+      await tid('audit-verify').click();
+      const verify = tid('audit-verify-result');
+      await verify.waitFor();
+      assert.equal(await verify.getAttribute('data-ok'), 'true', `audit chain verifies: ${await verify.innerText()}`);
+    });
+
+    await step('language switch changes labels and persists', async () => {
+      await tid('lang-switch').selectOption('en');
+      await page.waitForFunction(() => document.querySelector('[data-testid="nav-users"]')?.textContent?.trim() === 'Users');
+      assert.equal((await tid('nav-audit').innerText()).trim(), 'Audit log');
+      assert.equal(await page.evaluate(() => localStorage.getItem('haip.lang')), 'en');
+      await page.screenshot({ path: join(ARTIFACTS, 'console-audit-en.png'), fullPage: true });
+
+      await page.reload();
+      await tid('page-audit').waitFor();
+      assert.equal((await tid('nav-users').innerText()).trim(), 'Users', 'language choice survives reload');
+
+      await tid('lang-switch').selectOption('zh-CN');
+      await page.waitForFunction(() => document.querySelector('[data-testid="nav-users"]')?.textContent?.trim() === '用户管理');
+      await tid('nav-users').click();
+      await tid(`user-row-${newUser}`).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, 'console-users-zh.png'), fullPage: true });
+    });
+
+    await step('logout returns to the login page', async () => {
+      await tid('logout').click();
+      await tid('login-form').waitFor();
+      const res = await page.evaluate(async () => (await fetch('/api/auth/me', { credentials: 'same-origin' })).status);
+      assert.equal(res, 401, 'session cookie no longer valid after logout');
+    });
+
+    assert.deepEqual(consoleErrors, [], 'no uncaught errors in the page');
+    passed = true;
+  } finally {
+    if (page && !passed) {
+      await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
+    }
+    if (context) await context.close().catch(() => {});
+    await stopServer(server);
+    if (!passed && log.length) {
+      writeFileSync(join(ARTIFACTS, 'haip-server.log'), log.join(''));
+      process.stderr.write(`--- haip output (also in tests/web/artifacts/haip-server.log) ---\n${log.join('').slice(-8000)}\n`);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+});
