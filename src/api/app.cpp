@@ -175,6 +175,12 @@ void App::Handle(HttpRequest req, std::function<void(HttpResponse)> respond) {
     AddSecurityHeaders(r, api);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     platform_.metrics().ObserveRequest(method, route_name, r.status, secs);
+    // The access log: at debug level, since at full load it would be most of
+    // the server's output; the audit log is the durable record.
+    if (spdlog::should_log(spdlog::level::debug)) {
+      log::RequestIdScope scope(request_id);
+      spdlog::debug("{} {} -> {} ({:.2f} ms)", method, route_name, r.status, secs * 1000);
+    }
     respond(std::move(r));
   };
 

@@ -180,6 +180,7 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
 
     const newUser = `e2e_doc_${Date.now().toString(36)}`;
     const newUserDisplay = '李医生';
+    const newUserPassword = 'Clinician-e2e-pass-42';
 
     await step('admin creates a clinician in 心内科', async () => {
       await tid('nav-users').click();
@@ -189,7 +190,7 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
       await tid('user-dialog').waitFor();
       await tid('user-form-username').fill(newUser);
       await tid('user-form-display-name').fill(newUserDisplay);
-      await tid('user-form-password').fill('Clinician-e2e-pass-42');
+      await tid('user-form-password').fill(newUserPassword);
       await tid('user-form-role-clinician').check();
       await tid('user-form-department').fill('心内科');
       await tid('user-form-submit').click();
@@ -288,6 +289,20 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
       await tid('login-form').waitFor();
       const res = await page.evaluate(async () => (await fetch('/api/auth/me', { credentials: 'same-origin' })).status);
       assert.equal(res, 401, 'session cookie no longer valid after logout');
+    });
+
+    await step('a clinician sees only the pages their role allows', async () => {
+      await tid('login-username').fill(newUser);
+      await tid('login-password').fill(newUserPassword);
+      await tid('login-submit').click();
+      await tid('page-overview').waitFor();
+      assert.equal(await tid('nav-tokens').count(), 1, 'API tokens page listed');
+      assert.equal(await tid('nav-users').count(), 0, 'Users page hidden from a clinician');
+      assert.equal(await tid('nav-audit').count(), 0, 'Audit page hidden from a clinician');
+      await page.goto(base + '/audit');
+      await tid('page-not-found').waitFor();
+      await tid('logout').click();
+      await tid('login-form').waitFor();
     });
 
     assert.deepEqual(consoleErrors, [], 'no uncaught errors in the page');

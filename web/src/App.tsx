@@ -51,6 +51,9 @@ function Shell() {
     } catch (e) {
       toast.error(e);
     }
+    // The next person to sign in starts at the overview, not on a page of
+    // the previous user's (after a session expiry the path is kept instead).
+    navigate('/');
   };
 
   if (!user) return null;

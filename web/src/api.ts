@@ -94,6 +94,8 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly requestId: string | null;
+  /** The 401 ended the console session; the sign-in page already says so. */
+  sessionEnded = false;
 
   constructor(status: number, code: string, message: string, requestId: string | null) {
     super(message);
@@ -198,7 +200,10 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
       typeof err.message === 'string' && err.message ? err.message : '',
       requestId,
     );
-    if (res.status === 401 && !opts.noSessionRedirect && onUnauthorized) onUnauthorized();
+    if (res.status === 401 && !opts.noSessionRedirect && onUnauthorized) {
+      apiErr.sessionEnded = true;
+      onUnauthorized();
+    }
     throw apiErr;
   }
 

@@ -51,6 +51,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
     () => ({
       error: (err, title) => {
         if (err instanceof ApiError) {
+          if (err.sessionEnded) return;
           let message = err.message;
           if (!message) {
             message =
