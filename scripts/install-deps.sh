@@ -14,7 +14,7 @@ APT_PACKAGES=(
   # test peers and tools
   postgresql-15 wrk curl
   # console browser tests
-  chromium
+  chromium fonts-wqy-microhei
 )
 
 missing=()

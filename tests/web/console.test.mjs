@@ -3,9 +3,10 @@
 //   node --test tests/web/
 //
 // Needs: the haip binary (HAIP_BIN, default <repo>/build/haip), the built
-// console (web/dist, `npm run build` in web/), web/node_modules (for
-// playwright-core) and Debian's chromium at /usr/bin/chromium (CHROMIUM to
-// override). Builds nothing itself. Screenshots go to tests/web/artifacts/.
+// console (HAIP_WEB_ROOT, default <repo>/web/dist: `npm run build` in web/),
+// web/node_modules (for playwright-core) and Debian's chromium at
+// /usr/bin/chromium (CHROMIUM to override). Builds nothing itself.
+// Screenshots go to tests/web/artifacts/ (git-ignored).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
 const WEB = join(REPO, 'web');
-const DIST = join(WEB, 'dist');
+const DIST = process.env.HAIP_WEB_ROOT || join(WEB, 'dist');
 const ARTIFACTS = join(HERE, 'artifacts');
 const HAIP_BIN = process.env.HAIP_BIN || join(REPO, 'build', 'haip');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -121,6 +122,7 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
   const { chromium } = require('playwright-core');
 
   mkdirSync(ARTIFACTS, { recursive: true });
+  for (const stale of ['failure.png', 'haip-server.log']) rmSync(join(ARTIFACTS, stale), { force: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'haip-e2e-data-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'haip-e2e-chromium-'));
   const port = await freePort();
@@ -132,8 +134,9 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
   let passed = false;
 
   try {
-    // --data-dir is a global option of the haip CLI, so it goes before the
-    // subcommand.
+    // --data-dir is a global option of the haip CLI; before the subcommand it
+    // is accepted by every version (after it only once the CLI lets it fall
+    // through).
     server = spawn(HAIP_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
       env: { ...process.env, HAIP_ADMIN_PASSWORD: ADMIN_PASSWORD, HAIP_WEB_ROOT: DIST },
       stdio: ['ignore', 'pipe', 'pipe'],
