@@ -27,11 +27,12 @@ struct Args {
 };
 
 [[noreturn]] void Usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--patients N] [--threads T] [--seed S] [--repeat R] [--out FILE] [--dir DIR]\n"
-               "  --out   JSON lines results file (default bench/results/synth.jsonl)\n"
-               "  --dir   scratch directory for the generated files (default: a temp dir)\n",
-               argv0);
+  std::fprintf(
+      stderr,
+      "usage: %s [--patients N] [--threads T] [--seed S] [--repeat R] [--out FILE] [--dir DIR]\n"
+      "  --out   JSON lines results file (default bench/results/synth.jsonl)\n"
+      "  --dir   scratch directory for the generated files (default: a temp dir)\n",
+      argv0);
   std::exit(2);
 }
 
@@ -62,10 +63,11 @@ Args Parse(int argc, char** argv) {
 
 std::string Line(const Args& a, const char* metric, double value, const char* unit) {
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "{\"bench\":\"synth\",\"system\":\"haip\",\"metric\":\"%s\",\"value\":%.1f,\"unit\":\"%s\","
-                "\"params\":{\"patients\":%llu,\"threads\":%d}}",
-                metric, value, unit, static_cast<unsigned long long>(a.patients), a.threads);
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"bench\":\"synth\",\"system\":\"haip\",\"metric\":\"%s\",\"value\":%.1f,\"unit\":\"%s\","
+      "\"params\":{\"patients\":%llu,\"threads\":%d}}",
+      metric, value, unit, static_cast<unsigned long long>(a.patients), a.threads);
   return buf;
 }
 
@@ -89,8 +91,8 @@ int main(int argc, char** argv) {
       runs.push_back(haip::synth::Generate(o));
       const auto& s = runs.back();
       std::fprintf(stderr, "run %d: %llu resources, %.1f MiB in %.3f s (%.0f resources/s)\n", r + 1,
-                   static_cast<unsigned long long>(s.total_resources), s.bytes / 1048576.0, s.seconds,
-                   s.total_resources / s.seconds);
+                   static_cast<unsigned long long>(s.total_resources), s.bytes / 1048576.0,
+                   s.seconds, s.total_resources / s.seconds);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_synth: %s\n", e.what());
@@ -99,7 +101,8 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir);
 
-  std::sort(runs.begin(), runs.end(), [](const auto& x, const auto& y) { return x.seconds < y.seconds; });
+  std::sort(runs.begin(), runs.end(),
+            [](const auto& x, const auto& y) { return x.seconds < y.seconds; });
   const haip::synth::SynthStats& median = runs[runs.size() / 2];
   const double secs = median.seconds;
   std::vector<std::string> lines = {
@@ -115,7 +118,8 @@ int main(int argc, char** argv) {
     std::printf("%s\n", l.c_str());
   }
   if (!file) {
-    std::fprintf(stderr, "bench_synth: cannot write %s: %s\n", args.out.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "bench_synth: cannot write %s: %s\n", args.out.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   return 0;

@@ -1,6 +1,5 @@
 // `haip synth`: generate a deterministic synthetic hospital as FHIR R4 NDJSON.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>

@@ -39,8 +39,11 @@ void CheckUsername(std::string_view username) {
 }
 
 UserStore::UserStore(storage::Database& db, UserSettings settings)
-    : db_(db), settings_(settings) {
-  dummy_hash_ = HashPassword("not-a-real-password", settings_.password_params);
+    : db_(db), settings_(settings) {}
+
+const std::string& UserStore::DummyHash() {
+  std::call_once(dummy_once_, [this] { dummy_hash_ = HashPassword("not-a-real-password", settings_.password_params); });
+  return dummy_hash_;
 }
 
 User UserStore::Create(const NewUser& user) {
@@ -140,7 +143,7 @@ User UserStore::Authenticate(std::string_view username, std::string_view passwor
       std::string("SELECT ") + kUserColumns + ", password_hash, failed_logins FROM users WHERE username = ?",
       {username});
   if (res.empty()) {
-    VerifyPassword(password, dummy_hash_);
+    VerifyPassword(password, DummyHash());
     throw Error(ErrorCode::kUnauthorized, kBad);
   }
   User user = RowToUser(res.rows[0]);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,7 +79,11 @@ class UserStore {
 
   storage::Database& db_;
   UserSettings settings_;
-  std::string dummy_hash_;  // verified against for unknown users, to equalise timing
+  // Verified against for unknown users, to equalise timing; made on first
+  // use so commands that never authenticate do not pay for it.
+  const std::string& DummyHash();
+  std::once_flag dummy_once_;
+  std::string dummy_hash_;
 };
 
 // Usernames: 1-64 characters of letters, digits, '.', '_', '-'.

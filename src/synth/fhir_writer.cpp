@@ -22,18 +22,26 @@ constexpr std::string_view kIcd9Cm = "http://hl7.org/fhir/sid/icd-9-cm";
 constexpr std::string_view kAtc = "http://www.whocc.no/atc";
 constexpr std::string_view kV20203 = "http://terminology.hl7.org/CodeSystem/v2-0203";
 constexpr std::string_view kActCode = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-constexpr std::string_view kParticipationType = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
+constexpr std::string_view kParticipationType =
+    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
 constexpr std::string_view kDiagnosisRole = "http://terminology.hl7.org/CodeSystem/diagnosis-role";
 constexpr std::string_view kAdmitSource = "http://terminology.hl7.org/CodeSystem/admit-source";
-constexpr std::string_view kDischargeDisposition = "http://terminology.hl7.org/CodeSystem/discharge-disposition";
-constexpr std::string_view kConditionClinical = "http://terminology.hl7.org/CodeSystem/condition-clinical";
-constexpr std::string_view kConditionVerStatus = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
-constexpr std::string_view kConditionCategory = "http://terminology.hl7.org/CodeSystem/condition-category";
-constexpr std::string_view kObservationCategory = "http://terminology.hl7.org/CodeSystem/observation-category";
-constexpr std::string_view kInterpretation = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+constexpr std::string_view kDischargeDisposition =
+    "http://terminology.hl7.org/CodeSystem/discharge-disposition";
+constexpr std::string_view kConditionClinical =
+    "http://terminology.hl7.org/CodeSystem/condition-clinical";
+constexpr std::string_view kConditionVerStatus =
+    "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+constexpr std::string_view kConditionCategory =
+    "http://terminology.hl7.org/CodeSystem/condition-category";
+constexpr std::string_view kObservationCategory =
+    "http://terminology.hl7.org/CodeSystem/observation-category";
+constexpr std::string_view kInterpretation =
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 constexpr std::string_view kMedRequestCategory =
     "http://terminology.hl7.org/CodeSystem/medicationrequest-category";
-constexpr std::string_view kOrganizationType = "http://terminology.hl7.org/CodeSystem/organization-type";
+constexpr std::string_view kOrganizationType =
+    "http://terminology.hl7.org/CodeSystem/organization-type";
 constexpr std::string_view kLocationPhysicalType =
     "http://terminology.hl7.org/CodeSystem/location-physical-type";
 constexpr std::string_view kBcp47 = "urn:ietf:bcp:47";
@@ -52,7 +60,8 @@ void End(JsonWriter& w, ResourceBuffers& out, ResourceType type) {
   ++out.counts[type];
 }
 
-void Coding(JsonWriter& w, std::string_view system, std::string_view code, std::string_view display) {
+void Coding(JsonWriter& w, std::string_view system, std::string_view code,
+            std::string_view display) {
   w.BeginObject();
   w.KV("system", system);
   w.KV("code", code);
@@ -74,8 +83,8 @@ void Concept(JsonWriter& w, std::string_view key, std::string_view system, std::
 }
 
 // A CodeableConcept as the single element of an array.
-void ConceptList(JsonWriter& w, std::string_view key, std::string_view system, std::string_view code,
-                 std::string_view display) {
+void ConceptList(JsonWriter& w, std::string_view key, std::string_view system,
+                 std::string_view code, std::string_view display) {
   w.Key(key);
   w.BeginArray();
   Concept(w, {}, system, code, display);
@@ -96,8 +105,8 @@ void Date(JsonWriter& w, std::string_view key, int64_t day) {
   w.EndRawString();
 }
 
-void Quantity(JsonWriter& w, std::string_view key, double value, int decimals, std::string_view unit,
-              std::string_view ucum) {
+void Quantity(JsonWriter& w, std::string_view key, double value, int decimals,
+              std::string_view unit, std::string_view ucum) {
   w.Key(key);
   w.BeginObject();
   w.Key("value");
@@ -112,9 +121,15 @@ void Interpretation(JsonWriter& w, char flag) {
   w.Key("interpretation");
   w.BeginArray();
   switch (flag) {
-    case 'H': Concept(w, {}, kInterpretation, "H", "High", "偏高"); break;
-    case 'L': Concept(w, {}, kInterpretation, "L", "Low", "偏低"); break;
-    default: Concept(w, {}, kInterpretation, "N", "Normal", "正常"); break;
+    case 'H':
+      Concept(w, {}, kInterpretation, "H", "High", "偏高");
+      break;
+    case 'L':
+      Concept(w, {}, kInterpretation, "L", "Low", "偏低");
+      break;
+    default:
+      Concept(w, {}, kInterpretation, "N", "Normal", "正常");
+      break;
   }
   w.EndArray();
 }
@@ -277,9 +292,12 @@ class PatientWriter {
   // The patient's name as display only where a reader benefits; on the
   // numerous Observations it would add ~10% to the output for nothing.
   void SubjectRef(JsonWriter& w, bool display = true) {
-    Ref(w, "subject", "Patient", "pat-", ids_.base(), -1, display ? std::string_view(name_) : std::string_view());
+    Ref(w, "subject", "Patient", "pat-", ids_.base(), -1,
+        display ? std::string_view(name_) : std::string_view());
   }
-  void EncounterRef(JsonWriter& w, int rank) { Ref(w, "encounter", "Encounter", "enc-", ids_.base(), rank); }
+  void EncounterRef(JsonWriter& w, int rank) {
+    Ref(w, "encounter", "Encounter", "enc-", ids_.base(), rank);
+  }
   void DoctorRef(JsonWriter& w, std::string_view key, const EncounterRecord& enc) {
     const Person& doc = ctx_.doctors[enc.dept][static_cast<size_t>(enc.practitioner)];
     Ref(w, key, "Practitioner", "prac-", dept_key_, enc.practitioner, doc.family + doc.given);
@@ -339,14 +357,25 @@ class PatientWriter {
     w.KV("status", "finished");
     switch (enc.cls) {
       // Encounter.class is a Coding, not a CodeableConcept, in R4.
-      case EncClass::kAmbulatory: w.Key("class"); Coding(w, kActCode, "AMB", "ambulatory"); break;
-      case EncClass::kInpatient: w.Key("class"); Coding(w, kActCode, "IMP", "inpatient encounter"); break;
-      case EncClass::kEmergency: w.Key("class"); Coding(w, kActCode, "EMER", "emergency"); break;
+      case EncClass::kAmbulatory:
+        w.Key("class");
+        Coding(w, kActCode, "AMB", "ambulatory");
+        break;
+      case EncClass::kInpatient:
+        w.Key("class");
+        Coding(w, kActCode, "IMP", "inpatient encounter");
+        break;
+      case EncClass::kEmergency:
+        w.Key("class");
+        Coding(w, kActCode, "EMER", "emergency");
+        break;
     }
     w.Key("type");
     w.BeginArray();
     w.BeginObject();
-    w.KV("text", enc.cls == EncClass::kAmbulatory ? "门诊" : enc.cls == EncClass::kInpatient ? "住院" : "急诊");
+    w.KV("text", enc.cls == EncClass::kAmbulatory  ? "门诊"
+                 : enc.cls == EncClass::kInpatient ? "住院"
+                                                   : "急诊");
     w.EndObject();
     w.EndArray();
     SubjectRef(w);
@@ -484,7 +513,8 @@ class PatientWriter {
       ObservationContext(w, v.time, rank);
       w.Key("component");
       w.BeginArray();
-      for (auto [which, value] : {std::pair{kVitalSystolic, v.systolic}, std::pair{kVitalDiastolic, v.diastolic}}) {
+      for (auto [which, value] :
+           {std::pair{kVitalSystolic, v.systolic}, std::pair{kVitalDiastolic, v.diastolic}}) {
         const MeasureDef& def = kVitals[which];
         w.BeginObject();
         Concept(w, "code", kLoinc, def.loinc, def.display, def.name);
@@ -540,7 +570,8 @@ class PatientWriter {
     DoctorRef(w, "requester", enc);
     w.Key("reasonReference");
     w.BeginArray();
-    Ref(w, {}, "Condition", "cond-", ids_.base(), p_.condition_rank[static_cast<size_t>(m.condition)],
+    Ref(w, {}, "Condition", "cond-", ids_.base(),
+        p_.condition_rank[static_cast<size_t>(m.condition)],
         kDxs[p_.conditions[static_cast<size_t>(m.condition)].dx].display);
     w.EndArray();
     w.Key("dosageInstruction");
@@ -589,9 +620,15 @@ class PatientWriter {
     Id(w, "proc-", ids_.base(), proc_++);
     w.KV("status", "completed");
     switch (def.kind) {
-      case ProcKind::kSurgical: Concept(w, "category", kSnomed, "387713003", "Surgical procedure"); break;
-      case ProcKind::kDiagnostic: Concept(w, "category", kSnomed, "103693007", "Diagnostic procedure"); break;
-      case ProcKind::kTherapeutic: Concept(w, "category", kSnomed, "277132007", "Therapeutic procedure"); break;
+      case ProcKind::kSurgical:
+        Concept(w, "category", kSnomed, "387713003", "Surgical procedure");
+        break;
+      case ProcKind::kDiagnostic:
+        Concept(w, "category", kSnomed, "103693007", "Diagnostic procedure");
+        break;
+      case ProcKind::kTherapeutic:
+        Concept(w, "category", kSnomed, "277132007", "Therapeutic procedure");
+        break;
     }
     Concept(w, "code", kIcd9Cm, def.code, def.name, def.name);
     SubjectRef(w);
@@ -605,7 +642,8 @@ class PatientWriter {
     w.EndArray();
     w.Key("reasonReference");
     w.BeginArray();
-    Ref(w, {}, "Condition", "cond-", ids_.base(), p_.condition_rank[static_cast<size_t>(pr.condition)],
+    Ref(w, {}, "Condition", "cond-", ids_.base(),
+        p_.condition_rank[static_cast<size_t>(pr.condition)],
         kDxs[p_.conditions[static_cast<size_t>(pr.condition)].dx].display);
     w.EndArray();
     End(w, out_, kProcedure);

@@ -67,7 +67,8 @@ class OutputFiles {
  private:
   [[noreturn]] void Fail(size_t t) {
     int err = errno;
-    throw Error(ErrorCode::kInternal, "cannot write " + paths_[t].string() + ": " + std::strerror(err));
+    throw Error(ErrorCode::kInternal,
+                "cannot write " + paths_[t].string() + ": " + std::strerror(err));
   }
   void CloseAll() {
     for (auto& f : files_) {
@@ -85,18 +86,21 @@ class OutputFiles {
 
 SynthStats Generate(const SynthOptions& options, const std::function<void(uint64_t)>& progress) {
   static_assert(std::size(kResourceTypes) == kResourceTypeCount);
-  if (options.patients == 0) throw Error(ErrorCode::kBadRequest, "the number of patients must be at least 1");
+  if (options.patients == 0)
+    throw Error(ErrorCode::kBadRequest, "the number of patients must be at least 1");
   if (options.threads < 1 || options.threads > kMaxThreads) {
     throw Error(ErrorCode::kBadRequest,
                 "threads must be between 1 and " + std::to_string(kMaxThreads));
   }
-  if (options.out_dir.empty()) throw Error(ErrorCode::kBadRequest, "an output directory is required");
+  if (options.out_dir.empty())
+    throw Error(ErrorCode::kBadRequest, "an output directory is required");
 
   const auto started = std::chrono::steady_clock::now();
   const Context ctx(options.seed);
   if (options.patients > ctx.identities.capacity()) {
-    throw Error(ErrorCode::kBadRequest, "at most " + std::to_string(ctx.identities.capacity()) +
-                                            " patients can be generated with unique ID card numbers");
+    throw Error(ErrorCode::kBadRequest,
+                "at most " + std::to_string(ctx.identities.capacity()) +
+                    " patients can be generated with unique ID card numbers");
   }
 
   std::error_code ec;
@@ -160,7 +164,8 @@ SynthStats Generate(const SynthOptions& options, const std::function<void(uint64
     }
   };
 
-  const int threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(options.threads), chunks));
+  const int threads =
+      static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(options.threads), chunks));
   if (threads <= 1) {
     worker();
   } else {

@@ -40,8 +40,8 @@ SynthStats Generate(const SynthOptions& options,
 
 // The resource types written, in file-writing order.
 inline constexpr std::string_view kResourceTypes[] = {
-    "Organization", "Location",          "Practitioner", "Patient",   "Encounter",
-    "Condition",    "Observation",       "MedicationRequest", "Procedure", "DocumentReference",
+    "Organization", "Location",    "Practitioner",      "Patient",   "Encounter",
+    "Condition",    "Observation", "MedicationRequest", "Procedure", "DocumentReference",
 };
 
 // Largest supported patient count: resident ID numbers are unique per run,
@@ -58,7 +58,8 @@ bool IsValidIdCard(std::string_view id);
 // Identifier systems. There is no HL7-registered URI for the Chinese resident
 // ID card or for this demo hospital's numbers, so HAIP defines its own under
 // a reserved example domain (RFC 2606).
-inline constexpr std::string_view kIdCardSystem = "https://haip.example.org/fhir/sid/cn-resident-id";
+inline constexpr std::string_view kIdCardSystem =
+    "https://haip.example.org/fhir/sid/cn-resident-id";
 inline constexpr std::string_view kMrnSystem = "https://haip.example.org/fhir/sid/mrn";
 inline constexpr std::string_view kPhysicianLicenseSystem =
     "https://haip.example.org/fhir/sid/cn-physician-license";

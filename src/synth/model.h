@@ -71,7 +71,7 @@ struct ConditionRecord {
   Dx dx;
   int64_t onset;
   int64_t recorded;
-  int encounter;  // where it was first diagnosed
+  int encounter;   // where it was first diagnosed
   int64_t abated;  // kNever while active
 };
 
@@ -82,7 +82,7 @@ struct PatientRecord {
   int64_t birth_day = 0;
   std::string id_card;
   std::string mobile;
-  size_t region = 0;          // household registration and home address
+  size_t region = 0;  // household registration and home address
   std::string address_line;
   int height_cm = 0;
   double weight_kg = 0;

@@ -11,11 +11,20 @@ void AppendDuration(std::string& out, DurUnit unit, int amount) {
   if (unit == DurUnit::kNone) return;
   AppendInt(out, amount);
   switch (unit) {
-    case DurUnit::kHours: out += "小时"; break;
-    case DurUnit::kDays: out += "天"; break;
-    case DurUnit::kMonths: out += "个月"; break;
-    case DurUnit::kYears: out += "年"; break;
-    case DurUnit::kNone: break;
+    case DurUnit::kHours:
+      out += "小时";
+      break;
+    case DurUnit::kDays:
+      out += "天";
+      break;
+    case DurUnit::kMonths:
+      out += "个月";
+      break;
+    case DurUnit::kYears:
+      out += "年";
+      break;
+    case DurUnit::kNone:
+      break;
   }
 }
 

@@ -113,7 +113,7 @@ class Builder {
     p_.id_card.clear();
     p_.id_card += born.code;
     CivilDate b = CivilFromDays(id.birth_day);
-    char digits[12];
+    char digits[24];
     std::snprintf(digits, sizeof digits, "%04d%02d%02d%03d", b.year, b.month, b.day, id.sequence);
     p_.id_card += digits;
     p_.id_card += IdCardCheckChar(p_.id_card);
@@ -138,7 +138,8 @@ class Builder {
 
     age_ = AgeYears(p_.birth_day, ctx_.ref_day);
     male_ = p_.sex == Sex::kMale;
-    p_.height_cm = static_cast<int>(std::lround(male_ ? rng_.Normal(170, 6) : rng_.Normal(159, 5.5)));
+    p_.height_cm =
+        static_cast<int>(std::lround(male_ ? rng_.Normal(170, 6) : rng_.Normal(159, 5.5)));
     history_start_ = std::max(ctx_.ref_day - kHistoryDays, p_.birth_day + 14 * 365);
   }
 
@@ -282,13 +283,17 @@ class Builder {
     double factor = 1;
     bool second_drug = false;
     Series(kDxHypertension, [&](int i, VisitPlan& v) {
-      int sys = i == 0 ? s0 : static_cast<int>(std::lround(128 + (s0 - 128) * factor + rng_.Normal(0, 5)));
-      int dia = i == 0 ? d0 : static_cast<int>(std::lround(80 + (d0 - 80) * factor + rng_.Normal(0, 3)));
+      int sys = i == 0
+                    ? s0
+                    : static_cast<int>(std::lround(128 + (s0 - 128) * factor + rng_.Normal(0, 5)));
+      int dia =
+          i == 0 ? d0 : static_cast<int>(std::lround(80 + (d0 - 80) * factor + rng_.Normal(0, 3)));
       factor *= 0.5;
       v.vitals.sys = sys;
       v.vitals.dia = dia;
       if (i == 0) {
-        v.labs = {{kLabPotassium, NormalLab(kLabPotassium)}, {kLabCreatinine, CreatinineAt(v.start)}};
+        v.labs = {{kLabPotassium, NormalLab(kLabPotassium)},
+                  {kLabCreatinine, CreatinineAt(v.start)}};
         v.procs = {kProcEcg};
       }
       v.meds = {kDrugAmlodipine};
@@ -303,7 +308,8 @@ class Builder {
     Dx dx = ckd4_ ? kDxCkd4 : kDxCkd3;
     Series(dx, [&](int i, VisitPlan& v) {
       double egfr = egfr_[static_cast<size_t>(i)].second;
-      double hb = ckd4_ ? rng_.Range(84, 106) : (male_ ? rng_.Range(104, 128) : rng_.Range(98, 118));
+      double hb =
+          ckd4_ ? rng_.Range(84, 106) : (male_ ? rng_.Range(104, 128) : rng_.Range(98, 118));
       double k = ckd4_ ? rng_.Range(4.6, 5.8) : rng_.Range(4.2, 5.2);
       v.labs = {{kLabEgfr, egfr},
                 {kLabCreatinine, CreatinineFromEgfr(egfr)},
@@ -365,7 +371,8 @@ class Builder {
     plan.discharge_labs = {{kLabNtProBnp, rng_.Range(1500, 4000)}};
     plan.admission_procs = {kProcOxygenTherapy, kProcEchocardiography};
     plan.meds = {kDrugFurosemide, kDrugMetoprolol};
-    plan.admission_vitals = {.spo2 = rng_.Int(87, 92), .rr = rng_.Int(24, 30), .hr = rng_.Int(100, 120)};
+    plan.admission_vitals = {
+        .spo2 = rng_.Int(87, 92), .rr = rng_.Int(24, 30), .hr = rng_.Int(100, 120)};
     plan.resolves = false;
     if (plan.from_emergency) {
       EmergencyThenAdmit(plan, {}, {kProcEcg}, {}, plan.admission_vitals);
@@ -398,7 +405,8 @@ class Builder {
     plan.start = plan.from_emergency ? day * kDay + rng_.Int(0, 1439) : ClinicTime(day);
     plan.los_days = rng_.Int(6, 10);
     plan.complaint_dur = Duration(kDxCopdExacerbation);
-    int exac = NewCondition(kDxCopdExacerbation, plan.start - plan.complaint_dur * kDay, plan.start + 30);
+    int exac =
+        NewCondition(kDxCopdExacerbation, plan.start - plan.complaint_dur * kDay, plan.start + 30);
     plan.conds = {exac, c.cond};
     plan.admission_labs = {{kLabWbc, rng_.Range(10.2, 15)},
                            {kLabCrp, rng_.Range(20, 80)},
@@ -406,7 +414,9 @@ class Builder {
     plan.discharge_labs = {{kLabWbc, rng_.Range(5, 9)}, {kLabCrp, rng_.Range(4, 15)}};
     plan.admission_procs = {kProcChestXray, kProcOxygenTherapy};
     plan.meds = {kDrugMethylprednisolone, kDrugLevofloxacin, kDrugAmbroxol, kDrugTiotropium};
-    plan.admission_vitals = {.temp = rng_.Range(37.5, 38.5), .spo2 = rng_.Int(85, 90), .rr = rng_.Int(24, 30),
+    plan.admission_vitals = {.temp = rng_.Range(37.5, 38.5),
+                             .spo2 = rng_.Int(85, 90),
+                             .rr = rng_.Int(24, 30),
                              .hr = rng_.Int(96, 115)};
     if (plan.from_emergency) {
       EmergencyThenAdmit(plan, {{kLabWbc, plan.admission_labs[0].second}}, {kProcChestXray}, {},
@@ -444,7 +454,8 @@ class Builder {
     if (rng_.Chance(0.05 + (copd_ ? 0.08 : 0) + (a >= 65 ? 0.05 : 0))) Pneumonia();
     if (a < 60 && rng_.Chance(0.03)) Appendicitis();
     if (a >= 30 && rng_.Chance(male_ ? 0.03 : 0.04)) Cholecystitis();
-    if (a >= 50 && rng_.Chance(0.015 + 0.02 * (htn_ ? 1 : 0) + 0.015 * (dm_ ? 1 : 0) + 0.01 * (hl_ ? 1 : 0))) {
+    if (a >= 50 &&
+        rng_.Chance(0.015 + 0.02 * (htn_ ? 1 : 0) + 0.015 * (dm_ ? 1 : 0) + 0.01 * (hl_ ? 1 : 0))) {
       Stroke();
     }
     if (rng_.Chance(0.25)) UpperRespiratoryInfection();
@@ -495,7 +506,8 @@ class Builder {
                            {kLabCreatinine, CreatinineAt(start)}};
     plan.discharge_labs = {{kLabTroponinI, rng_.Range(0.2, 3)}};
     plan.day1_procs = {kProcCoronaryAngiography, kProcPtca, kProcDrugElutingStent};
-    plan.meds = {kDrugAspirin, kDrugClopidogrel, kDrugAtorvastatin, kDrugMetoprolol, kDrugOmeprazole};
+    plan.meds = {kDrugAspirin, kDrugClopidogrel, kDrugAtorvastatin, kDrugMetoprolol,
+                 kDrugOmeprazole};
     plan.admission_vitals = {.spo2 = rng_.Int(93, 97), .hr = rng_.Int(88, 112)};
     plan.resolves = false;
     // Emergency PCI happens within hours of arrival, not the next morning.
@@ -523,7 +535,8 @@ class Builder {
       v.meds = {kDrugAmoxicillinClavulanate, kDrugAmbroxol};
       v.vitals = {.temp = rng_.Range(37.8, 38.6), .hr = rng_.Int(88, 104)};
       int enc = Visit(v);
-      Resolve(cond, std::min(p_.encounters[static_cast<size_t>(enc)].end + 7 * kDay, ctx_.ref_day * kDay));
+      Resolve(cond, std::min(p_.encounters[static_cast<size_t>(enc)].end + 7 * kDay,
+                             ctx_.ref_day * kDay));
       return;
     }
     InpatientPlan plan;
@@ -544,7 +557,9 @@ class Builder {
     plan.admission_procs = {plan.from_emergency ? kProcChestCt : kProcChestXray};
     plan.meds = {kDrugCeftriaxone, kDrugAmbroxol};
     if (age_ >= 65 || copd_) plan.meds.push_back(kDrugLevofloxacin);
-    plan.admission_vitals = {.temp = rng_.Range(38.3, 39.5), .spo2 = rng_.Int(91, 95), .rr = rng_.Int(20, 26),
+    plan.admission_vitals = {.temp = rng_.Range(38.3, 39.5),
+                             .spo2 = rng_.Int(91, 95),
+                             .rr = rng_.Int(20, 26),
                              .hr = rng_.Int(95, 115)};
     if (plan.from_emergency) {
       EmergencyThenAdmit(plan, {{kLabWbc, wbc}, {kLabCrp, crp}}, {kProcChestXray}, {},
@@ -563,7 +578,8 @@ class Builder {
     plan.start = day * kDay + rng_.Int(0, 1439);
     plan.los_days = rng_.Int(3, 5);
     plan.complaint_dur = Duration(kDxAppendicitis);
-    plan.conds = {NewCondition(kDxAppendicitis, plan.start - plan.complaint_dur * kHour, plan.start + 30)};
+    plan.conds = {
+        NewCondition(kDxAppendicitis, plan.start - plan.complaint_dur * kHour, plan.start + 30)};
     double wbc = rng_.Range(12, 18);
     double crp = rng_.Range(15, 90);
     plan.admission_labs = {{kLabHemoglobin, HemoglobinAt(plan.start)},
@@ -575,7 +591,8 @@ class Builder {
     VitalMods ed_vitals{.temp = rng_.Range(37.4, 38.4), .hr = rng_.Int(88, 108)};
     plan.admission_vitals = ed_vitals;
     EmergencyThenAdmit(plan, {{kLabWbc, wbc}, {kLabCrp, crp}},
-                       {rng_.Chance(0.6) ? kProcAbdominalCt : kProcAbdominalUltrasound}, {}, ed_vitals);
+                       {rng_.Chance(0.6) ? kProcAbdominalCt : kProcAbdominalUltrasound}, {},
+                       ed_vitals);
   }
 
   void Cholecystitis() {
@@ -586,7 +603,8 @@ class Builder {
     v.dept = kDeptGeneralSurgery;
     v.start = ClinicTime(day);
     v.duration = rng_.Int(40, 90);
-    int cond = NewCondition(kDxCholecystitis, v.start - DurationDays(DurUnit::kMonths, dur) * kDay, v.start + 30);
+    int cond = NewCondition(kDxCholecystitis, v.start - DurationDays(DurUnit::kMonths, dur) * kDay,
+                            v.start + 30);
     v.conds = {cond};
     v.complaint_dur = dur;
     v.labs = {{kLabAlt, rng_.Range(35, 90)}, {kLabWbc, rng_.Range(6, 11)}};
@@ -619,7 +637,8 @@ class Builder {
     plan.start = day * kDay + rng_.Int(0, 1439);
     plan.los_days = rng_.Int(8, 14);
     plan.complaint_dur = Duration(kDxCerebralInfarction);
-    plan.conds = {NewCondition(kDxCerebralInfarction, plan.start - plan.complaint_dur * kHour, plan.start + 30)};
+    plan.conds = {NewCondition(kDxCerebralInfarction, plan.start - plan.complaint_dur * kHour,
+                               plan.start + 30)};
     plan.admission_labs = {{kLabLdl, LdlAt(plan.start)},
                            {kLabCreatinine, CreatinineAt(plan.start)},
                            {kLabWbc, NormalLab(kLabWbc)}};
@@ -636,8 +655,10 @@ class Builder {
       ed_procs.push_back(kProcThrombolysis);
       ed_meds.push_back(kDrugAlteplase);
     }
-    EmergencyThenAdmit(plan, {{kLabFastingGlucose, GlucoseAt(plan.start)}, {kLabPlatelets, NormalLab(kLabPlatelets)}},
-                       ed_procs, ed_meds, ed_vitals);
+    EmergencyThenAdmit(
+        plan,
+        {{kLabFastingGlucose, GlucoseAt(plan.start)}, {kLabPlatelets, NormalLab(kLabPlatelets)}},
+        ed_procs, ed_meds, ed_vitals);
   }
 
   void UpperRespiratoryInfection() {
@@ -648,13 +669,15 @@ class Builder {
     v.start = ClinicTime(day);
     v.duration = rng_.Int(30, 70);
     v.complaint_dur = Duration(kDxUpperRespiratoryInfection);
-    int cond = NewCondition(kDxUpperRespiratoryInfection, v.start - v.complaint_dur * kDay, v.start + 20);
+    int cond =
+        NewCondition(kDxUpperRespiratoryInfection, v.start - v.complaint_dur * kDay, v.start + 20);
     v.conds = {cond};
     v.labs = {{kLabWbc, rng_.Range(4.5, 9)}, {kLabCrp, rng_.Range(1, 9)}};
     v.meds = {kDrugParacetamol};
     v.vitals = {.temp = rng_.Range(37.5, 38.6)};
     int enc = Visit(v);
-    Resolve(cond, std::min(p_.encounters[static_cast<size_t>(enc)].end + 5 * kDay, ctx_.ref_day * kDay));
+    Resolve(cond,
+            std::min(p_.encounters[static_cast<size_t>(enc)].end + 5 * kDay, ctx_.ref_day * kDay));
   }
 
   void Gastroenteritis() {
@@ -669,10 +692,13 @@ class Builder {
     v.complaint_dur = Duration(kDxGastroenteritis);
     int cond = NewCondition(kDxGastroenteritis, v.start - v.complaint_dur * kHour, v.start + 20);
     v.conds = {cond};
-    v.labs = {{kLabWbc, rng_.Range(6, 12)}, {kLabPotassium, rng_.Range(3.3, 4.3)}, {kLabSodium, NormalLab(kLabSodium)}};
+    v.labs = {{kLabWbc, rng_.Range(6, 12)},
+              {kLabPotassium, rng_.Range(3.3, 4.3)},
+              {kLabSodium, NormalLab(kLabSodium)}};
     v.meds = {kDrugMontmorillonite};
     int enc = Visit(v);
-    Resolve(cond, std::min(p_.encounters[static_cast<size_t>(enc)].end + 3 * kDay, ctx_.ref_day * kDay));
+    Resolve(cond,
+            std::min(p_.encounters[static_cast<size_t>(enc)].end + 3 * kDay, ctx_.ref_day * kDay));
   }
 
   void HealthCheck(int64_t day) {
@@ -713,8 +739,9 @@ class Builder {
 
   // The emergency visit that precedes an admission; it shares the admission's
   // primary condition and hands over at its end.
-  void EmergencyThenAdmit(InpatientPlan& plan, const LabList& ed_labs, const std::vector<Proc>& ed_procs,
-                          const std::vector<Drug>& ed_meds, const VitalMods& ed_vitals) {
+  void EmergencyThenAdmit(InpatientPlan& plan, const LabList& ed_labs,
+                          const std::vector<Proc>& ed_procs, const std::vector<Drug>& ed_meds,
+                          const VitalMods& ed_vitals) {
     VisitPlan v;
     v.cls = EncClass::kEmergency;
     v.dept = kDeptEmergency;
@@ -752,7 +779,8 @@ class Builder {
     for (const auto& [lab, value] : plan.admission_labs) AddLab(enc, lab, value, lab_time);
     const size_t admission_lab_count = enc.labs.size();
     for (size_t i = 0; i < plan.admission_procs.size(); ++i) {
-      enc.procs.push_back({plan.admission_procs[i], plan.start + 90 + static_cast<int64_t>(i) * 20, primary});
+      enc.procs.push_back(
+          {plan.admission_procs[i], plan.start + 90 + static_cast<int64_t>(i) * 20, primary});
     }
     const size_t admission_proc_count = enc.procs.size();
     for (Drug drug : plan.meds) enc.meds.push_back({drug, plan.start + 100, primary, false});
@@ -771,7 +799,8 @@ class Builder {
     // Day 1: scheduled procedures and the first progress note.
     const int64_t day1 = (start_day + 1) * kDay;
     for (size_t i = 0; i < plan.day1_procs.size(); ++i) {
-      enc.procs.push_back({plan.day1_procs[i], day1 + 9 * kHour + static_cast<int64_t>(i) * 40, primary});
+      enc.procs.push_back(
+          {plan.day1_procs[i], day1 + 9 * kHour + static_cast<int64_t>(i) * 40, primary});
     }
     enc.vitals.push_back(Vitals(day1 + 8 * kHour, MidStay(plan.admission_vitals)));
     ProgressNote(enc, plan, day1 + 16 * kHour, 2, enc.vitals.back(), admission_lab_count,
@@ -782,8 +811,9 @@ class Builder {
     size_t repeat_from = enc.labs.size();
     for (const auto& [lab, value] : plan.discharge_labs) AddLab(enc, lab, value, pre + 7 * kHour);
     enc.vitals.push_back(Vitals(pre + 8 * kHour, plan.discharge_vitals));
-    ProgressNote(enc, plan, pre + 10 * kHour, static_cast<int>(end_day - start_day), enc.vitals.back(),
-                 repeat_from, enc.labs.size(), enc.procs.size(), enc.procs.size());
+    ProgressNote(enc, plan, pre + 10 * kHour, static_cast<int>(end_day - start_day),
+                 enc.vitals.back(), repeat_from, enc.labs.size(), enc.procs.size(),
+                 enc.procs.size());
 
     DischargeSummary(enc, plan, end - 30, repeat_from);
     if (plan.resolves) Resolve(primary, end);
@@ -791,18 +821,32 @@ class Builder {
   }
 
   static bool HasDrug(const EncounterRecord& enc, Drug drug) {
-    return std::any_of(enc.meds.begin(), enc.meds.end(), [&](const MedOrder& m) { return m.drug == drug; });
+    return std::any_of(enc.meds.begin(), enc.meds.end(),
+                       [&](const MedOrder& m) { return m.drug == drug; });
   }
 
   bool ChronicDrug(Dx dx, Drug& drug) const {
     switch (dx) {
-      case kDxDiabetes: drug = Ckd4() ? kDrugInsulinGlargine : kDrugMetformin; return true;
-      case kDxHypertension: drug = kDrugAmlodipine; return true;
-      case kDxHyperlipidemia: drug = kDrugAtorvastatin; return true;
-      case kDxHeartFailure: drug = kDrugFurosemide; return true;
-      case kDxCopd: drug = kDrugTiotropium; return true;
-      case kDxIronDeficiencyAnemia: drug = kDrugFerrousSuccinate; return true;
-      default: return false;
+      case kDxDiabetes:
+        drug = Ckd4() ? kDrugInsulinGlargine : kDrugMetformin;
+        return true;
+      case kDxHypertension:
+        drug = kDrugAmlodipine;
+        return true;
+      case kDxHyperlipidemia:
+        drug = kDrugAtorvastatin;
+        return true;
+      case kDxHeartFailure:
+        drug = kDrugFurosemide;
+        return true;
+      case kDxCopd:
+        drug = kDrugTiotropium;
+        return true;
+      case kDxIronDeficiencyAnemia:
+        drug = kDrugFerrousSuccinate;
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -811,7 +855,8 @@ class Builder {
   void AddComorbidities(EncounterRecord& enc, int64_t t) {
     for (const Chronic& c : chronic_) {
       if (!c.has || c.first_visit >= t) continue;
-      if (std::find(enc.conditions.begin(), enc.conditions.end(), c.cond) != enc.conditions.end()) continue;
+      if (std::find(enc.conditions.begin(), enc.conditions.end(), c.cond) != enc.conditions.end())
+        continue;
       enc.conditions.push_back(c.cond);
     }
   }
@@ -825,8 +870,8 @@ class Builder {
 
   // ------------------------------------------------------------- notes
 
-  void AppendHeader(std::string& s, const EncounterRecord& enc, NoteType type, const char* time_label,
-                    int64_t time) {
+  void AppendHeader(std::string& s, const EncounterRecord& enc, NoteType type,
+                    const char* time_label, int64_t time) {
     s += kNoteTypes[type].title;
     s += "\n姓名：";
     s += p_.family;
@@ -929,8 +974,8 @@ class Builder {
     enc.notes.push_back({type, enc.end - 5, std::move(s)});
   }
 
-  void AdmissionNote(EncounterRecord& enc, const InpatientPlan& plan, int64_t time, size_t lab_count,
-                     size_t proc_count) {
+  void AdmissionNote(EncounterRecord& enc, const InpatientPlan& plan, int64_t time,
+                     size_t lab_count, size_t proc_count) {
     const int primary = plan.conds.front();
     const Dx dx = p_.conditions[static_cast<size_t>(primary)].dx;
     const DxText& tx = kDxTexts[dx];
@@ -1009,7 +1054,8 @@ class Builder {
     enc.notes.push_back({kNoteProgress, time, std::move(s)});
   }
 
-  void DischargeSummary(EncounterRecord& enc, const InpatientPlan& plan, int64_t time, size_t repeat_from) {
+  void DischargeSummary(EncounterRecord& enc, const InpatientPlan& plan, int64_t time,
+                        size_t repeat_from) {
     const Dx dx = p_.conditions[static_cast<size_t>(plan.conds.front())].dx;
     const DxText& tx = kDxTexts[dx];
     std::string s;
@@ -1086,7 +1132,8 @@ class Builder {
   void AddLab(EncounterRecord& enc, Lab lab, double value, int64_t t) {
     const MeasureDef& def = kLabs[lab];
     double v = Round(value, def.decimals);
-    double smallest = def.decimals == 0 ? 1 : (def.decimals == 1 ? 0.1 : (def.decimals == 2 ? 0.01 : 0.001));
+    double smallest =
+        def.decimals == 0 ? 1 : (def.decimals == 1 ? 0.1 : (def.decimals == 2 ? 0.01 : 0.001));
     enc.labs.push_back({lab, std::max(v, smallest), t});
   }
 
@@ -1135,7 +1182,8 @@ class Builder {
   }
 
   double HemoglobinAt(int64_t t) {
-    if (ckd_) return ckd4_ ? rng_.Range(88, 108) : (male_ ? rng_.Range(106, 128) : rng_.Range(100, 118));
+    if (ckd_)
+      return ckd4_ ? rng_.Range(88, 108) : (male_ ? rng_.Range(106, 128) : rng_.Range(100, 118));
     if (ida_ && t < chronic_[kDxIronDeficiencyAnemia].last_visit) {
       return male_ ? rng_.Range(90, 118) : rng_.Range(80, 108);
     }
@@ -1180,10 +1228,14 @@ class Builder {
 
   static int64_t DurationDays(DurUnit unit, int amount) {
     switch (unit) {
-      case DurUnit::kMonths: return amount * 30;
-      case DurUnit::kYears: return amount * 365;
-      case DurUnit::kDays: return amount;
-      default: return 0;
+      case DurUnit::kMonths:
+        return amount * 30;
+      case DurUnit::kYears:
+        return amount * 365;
+      case DurUnit::kDays:
+        return amount;
+      default:
+        return 0;
     }
   }
 
@@ -1199,9 +1251,10 @@ class Builder {
     if (hi < lo) lo = hi;
     for (int attempt = 0; attempt < 8; ++attempt) {
       int64_t day = lo + static_cast<int64_t>(rng_.Below(static_cast<uint64_t>(hi - lo + 1)));
-      bool clash = std::any_of(busy_.begin(), busy_.end(), [&](const std::pair<int64_t, int64_t>& b) {
-        return day - 1 <= b.second && day + span >= b.first;
-      });
+      bool clash =
+          std::any_of(busy_.begin(), busy_.end(), [&](const std::pair<int64_t, int64_t>& b) {
+            return day - 1 <= b.second && day + span >= b.first;
+          });
       if (!clash) {
         busy_.push_back({day, day + span});
         return day;
@@ -1226,18 +1279,23 @@ class Builder {
     p_.encounter_order.resize(n);
     std::iota(p_.encounter_order.begin(), p_.encounter_order.end(), 0);
     std::stable_sort(p_.encounter_order.begin(), p_.encounter_order.end(), [&](int a, int b) {
-      return p_.encounters[static_cast<size_t>(a)].start < p_.encounters[static_cast<size_t>(b)].start;
+      return p_.encounters[static_cast<size_t>(a)].start <
+             p_.encounters[static_cast<size_t>(b)].start;
     });
     p_.encounter_rank.assign(n, 0);
-    for (size_t i = 0; i < n; ++i) p_.encounter_rank[static_cast<size_t>(p_.encounter_order[i])] = static_cast<int>(i);
+    for (size_t i = 0; i < n; ++i)
+      p_.encounter_rank[static_cast<size_t>(p_.encounter_order[i])] = static_cast<int>(i);
     std::vector<int> order(p_.conditions.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-      return p_.encounter_rank[static_cast<size_t>(p_.conditions[static_cast<size_t>(a)].encounter)] <
-             p_.encounter_rank[static_cast<size_t>(p_.conditions[static_cast<size_t>(b)].encounter)];
+      return p_.encounter_rank[static_cast<size_t>(
+                 p_.conditions[static_cast<size_t>(a)].encounter)] <
+             p_.encounter_rank[static_cast<size_t>(
+                 p_.conditions[static_cast<size_t>(b)].encounter)];
     });
     p_.condition_rank.assign(order.size(), 0);
-    for (size_t i = 0; i < order.size(); ++i) p_.condition_rank[static_cast<size_t>(order[i])] = static_cast<int>(i);
+    for (size_t i = 0; i < order.size(); ++i)
+      p_.condition_rank[static_cast<size_t>(order[i])] = static_cast<int>(i);
   }
 
   const Context& ctx_;
@@ -1246,10 +1304,10 @@ class Builder {
   int age_ = 0;
   bool male_ = true;
   int64_t history_start_ = 0;
-  bool htn_ = false, dm_ = false, hl_ = false, ckd_ = false, ckd4_ = false, hf_ = false, copd_ = false,
-       ida_ = false;
+  bool htn_ = false, dm_ = false, hl_ = false, ckd_ = false, ckd4_ = false, hf_ = false,
+       copd_ = false, ida_ = false;
   std::array<Chronic, kDxCount> chronic_{};
-  std::vector<std::pair<int64_t, double>> egfr_;  // (minute, eGFR) at CKD visits
+  std::vector<std::pair<int64_t, double>> egfr_;   // (minute, eGFR) at CKD visits
   std::vector<std::pair<int64_t, int64_t>> busy_;  // occupied day ranges
 };
 

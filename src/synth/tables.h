@@ -27,7 +27,7 @@ std::span<const char* const> CompoundSurnames();  // 欧阳, 司马, 诸葛 ...
 std::span<const char* const> MaleGivenChars();
 std::span<const char* const> FemaleGivenChars();
 std::span<const char* const> Streets();
-std::span<const char* const> Compounds();  // residential compound names
+std::span<const char* const> Compounds();       // residential compound names
 std::span<const char* const> MobilePrefixes();  // 3-digit prefixes in use
 std::span<const char* const> HospitalNamePrefixes();
 std::span<const char* const> DoctorTitles();
@@ -49,8 +49,8 @@ enum Dept : uint8_t {
 };
 
 struct DeptDef {
-  const char* code;    // lowercase, used in resource ids
-  const char* name;    // 心内科
+  const char* code;  // lowercase, used in resource ids
+  const char* name;  // 心内科
   const char* english;
   const char* clinic;  // outpatient area name
   const char* ward;    // inpatient ward name
@@ -148,7 +148,7 @@ struct MeasureDef {
   const char* display;  // LOINC long common name
   const char* name;     // Chinese name used in code.text and notes
   const char* ucum;
-  const char* unit;     // human-readable unit
+  const char* unit;  // human-readable unit
   bool has_low, has_high;
   double low_m, high_m, low_f, high_f;
   int decimals;
@@ -158,13 +158,21 @@ extern const MeasureDef kVitals[kVitalCount];
 
 // LOINC codes for panels and alternates used by the vital-signs profile.
 inline constexpr const char* kLoincBpPanel = "85354-9";
-inline constexpr const char* kLoincBpPanelDisplay = "Blood pressure panel with all children optional";
+inline constexpr const char* kLoincBpPanelDisplay =
+    "Blood pressure panel with all children optional";
 inline constexpr const char* kLoincSpo2Base = "2708-6";
 inline constexpr const char* kLoincSpo2BaseDisplay = "Oxygen saturation in Arterial blood";
 
 // ----------------------------------------------------------- medications
 
-enum Route : uint8_t { kRouteOral, kRouteIv, kRouteSc, kRouteInhaled, kRouteSublingual, kRouteCount };
+enum Route : uint8_t {
+  kRouteOral,
+  kRouteIv,
+  kRouteSc,
+  kRouteInhaled,
+  kRouteSublingual,
+  kRouteCount
+};
 
 struct RouteDef {
   const char* snomed;

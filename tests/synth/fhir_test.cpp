@@ -56,8 +56,12 @@ class SynthOutput : public ::testing::Test {
     auto it = index_->find(reference);
     return it == index_->end() ? nullptr : it->second;
   }
-  static std::string Ref(const json& r, const char* key) { return r.at(key).at("reference").get<std::string>(); }
-  static std::string Code(const json& cc) { return cc.at("coding").at(0).at("code").get<std::string>(); }
+  static std::string Ref(const json& r, const char* key) {
+    return r.at(key).at("reference").get<std::string>();
+  }
+  static std::string Code(const json& cc) {
+    return cc.at("coding").at(0).at("code").get<std::string>();
+  }
 
   // Resources of `type` grouped by subject reference.
   static std::map<std::string, std::vector<const json*>> BySubject(const std::string& type) {
@@ -69,7 +73,8 @@ class SynthOutput : public ::testing::Test {
     std::map<std::string, std::vector<const json*>> out;
     for (const json& r : All(type)) {
       if (r.contains("encounter")) out[Ref(r, "encounter")].push_back(&r);
-      if (r.contains("context")) out[r["context"]["encounter"][0]["reference"].get<std::string>()].push_back(&r);
+      if (r.contains("context"))
+        out[r["context"]["encounter"][0]["reference"].get<std::string>()].push_back(&r);
     }
     return out;
   }
@@ -88,7 +93,8 @@ class SynthOutput : public ::testing::Test {
   static inline std::map<std::string, const json*>* index_ = nullptr;
 };
 
-void Walk(const json& j, const std::string& key, const std::function<void(const std::string&, const json&)>& f) {
+void Walk(const json& j, const std::string& key,
+          const std::function<void(const std::string&, const json&)>& f) {
   f(key, j);
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) Walk(it.value(), it.key(), f);
@@ -231,9 +237,18 @@ TEST_F(SynthOutput, AllReferencesResolveWithinTheOutput) {
 }
 
 TEST_F(SynthOutput, DatesAreValid) {
-  static const std::set<std::string> kDateKeys = {
-      "birthDate", "start",      "end",      "onsetDateTime", "abatementDateTime", "recordedDate",
-      "issued",    "effectiveDateTime",     "authoredOn",    "performedDateTime", "date", "creation"};
+  static const std::set<std::string> kDateKeys = {"birthDate",
+                                                  "start",
+                                                  "end",
+                                                  "onsetDateTime",
+                                                  "abatementDateTime",
+                                                  "recordedDate",
+                                                  "issued",
+                                                  "effectiveDateTime",
+                                                  "authoredOn",
+                                                  "performedDateTime",
+                                                  "date",
+                                                  "creation"};
   size_t dates = 0;
   for (const auto& [type, list] : *resources_) {
     for (const json& r : list) {
@@ -250,7 +265,8 @@ TEST_F(SynthOutput, DatesAreValid) {
 
 TEST_F(SynthOutput, EventsFallWithinTheirEncounter) {
   auto within = [](const json& enc, const std::string& t) {
-    return enc["period"]["start"].get<std::string>() <= t && t <= enc["period"]["end"].get<std::string>();
+    return enc["period"]["start"].get<std::string>() <= t &&
+           t <= enc["period"]["end"].get<std::string>();
   };
   for (const json& o : All("Observation")) {
     EXPECT_TRUE(within(*Find(Ref(o, "encounter")), o["effectiveDateTime"])) << o["id"];
@@ -262,13 +278,15 @@ TEST_F(SynthOutput, EventsFallWithinTheirEncounter) {
     EXPECT_TRUE(within(*Find(Ref(p, "encounter")), p["performedDateTime"])) << p["id"];
   }
   for (const json& d : All("DocumentReference")) {
-    EXPECT_TRUE(within(*Find(d["context"]["encounter"][0]["reference"].get<std::string>()), d["date"]))
+    EXPECT_TRUE(
+        within(*Find(d["context"]["encounter"][0]["reference"].get<std::string>()), d["date"]))
         << d["id"];
   }
   // Nobody is treated before birth.
   for (const json& e : All("Encounter")) {
     const json* patient = Find(Ref(e, "subject"));
-    EXPECT_LT((*patient)["birthDate"].get<std::string>(), e["period"]["start"].get<std::string>().substr(0, 10));
+    EXPECT_LT((*patient)["birthDate"].get<std::string>(),
+              e["period"]["start"].get<std::string>().substr(0, 10));
   }
 }
 
@@ -277,7 +295,8 @@ TEST_F(SynthOutput, QuantitiesUseUcum) {
   for (const auto& [type, list] : *resources_) {
     for (const json& r : list) {
       Walk(r, "", [&](const std::string& key, const json& j) {
-        if (key != "valueQuantity" && key != "doseQuantity" && key != "low" && key != "high") return;
+        if (key != "valueQuantity" && key != "doseQuantity" && key != "low" && key != "high")
+          return;
         ++quantities;
         EXPECT_EQ(j.at("system"), kUcum) << j.dump();
         EXPECT_FALSE(j.at("code").get<std::string>().empty());
@@ -343,7 +362,8 @@ TEST_F(SynthOutput, NamesIncludeCompoundSurnames) {
 TEST_F(SynthOutput, AddressesHaveProvinceCityDistrictAndStreet) {
   for (const json& p : All("Patient")) {
     const json& a = p.at("address").at(0);
-    for (const char* key : {"state", "city", "district"}) EXPECT_FALSE(a.at(key).get<std::string>().empty());
+    for (const char* key : {"state", "city", "district"})
+      EXPECT_FALSE(a.at(key).get<std::string>().empty());
     std::string line = a.at("line").at(0);
     EXPECT_NE(line.find("号"), std::string::npos) << line;
     EXPECT_NE(a.at("text").get<std::string>().find(line), std::string::npos);
@@ -367,13 +387,16 @@ TEST_F(SynthOutput, CoversEncounterClassesDepartmentsAndDiseasePatterns) {
   int comorbid = 0;
   for (const auto& [patient, dx] : Diagnoses()) {
     int chronic = 0;
-    for (const char* c : {"E11.9", "I10", "N18.3", "N18.4", "E78.5", "I50.9", "J44.9", "D50.9"}) chronic += dx.count(c);
+    for (const char* c : {"E11.9", "I10", "N18.3", "N18.4", "E78.5", "I50.9", "J44.9", "D50.9"})
+      chronic += dx.count(c);
     comorbid += chronic >= 2;
   }
   EXPECT_GT(comorbid, 10);
   std::set<std::string> note_types;
-  for (const json& d : All("DocumentReference")) note_types.insert(d["type"]["text"].get<std::string>());
-  for (const char* t : {"门诊病历", "急诊病历", "入院记录", "病程记录", "出院小结"}) EXPECT_TRUE(note_types.count(t)) << t;
+  for (const json& d : All("DocumentReference"))
+    note_types.insert(d["type"]["text"].get<std::string>());
+  for (const char* t : {"门诊病历", "急诊病历", "入院记录", "病程记录", "出院小结"})
+    EXPECT_TRUE(note_types.count(t)) << t;
 }
 
 // Observations of one patient with the given LOINC code, in time order.
@@ -383,7 +406,8 @@ std::vector<const json*> Labs(const std::vector<const json*>& obs, const std::st
     if ((*o)["code"]["coding"][0]["code"] == loinc) out.push_back(o);
   }
   std::stable_sort(out.begin(), out.end(), [](const json* a, const json* b) {
-    return (*a)["effectiveDateTime"].get<std::string>() < (*b)["effectiveDateTime"].get<std::string>();
+    return (*a)["effectiveDateTime"].get<std::string>() <
+           (*b)["effectiveDateTime"].get<std::string>();
   });
   return out;
 }
@@ -392,7 +416,8 @@ double Value(const json* o) { return (*o)["valueQuantity"]["value"].get<double>(
 
 std::set<std::string> Atc(const std::vector<const json*>& meds) {
   std::set<std::string> out;
-  for (const json* m : meds) out.insert((*m)["medicationCodeableConcept"]["coding"][0]["code"].get<std::string>());
+  for (const json* m : meds)
+    out.insert((*m)["medicationCodeableConcept"]["coding"][0]["code"].get<std::string>());
   return out;
 }
 
@@ -430,7 +455,8 @@ TEST_F(SynthOutput, CkdEgfrDeclinesAndCreatinineRises) {
     ++ckd;
     auto egfr = Labs(obs[patient], "33914-3");
     ASSERT_GE(egfr.size(), 2u) << patient;
-    for (size_t i = 1; i < egfr.size(); ++i) EXPECT_LE(Value(egfr[i]), Value(egfr[i - 1])) << patient;
+    for (size_t i = 1; i < egfr.size(); ++i)
+      EXPECT_LE(Value(egfr[i]), Value(egfr[i - 1])) << patient;
     for (const json* e : egfr) {
       EXPECT_LT(Value(e), stage4 ? 30 : 60) << patient;
       EXPECT_GE(Value(e), stage4 ? 15 : 30) << patient;
@@ -452,7 +478,8 @@ TEST_F(SynthOutput, HypertensivesHaveElevatedBloodPressureAndAmlodipine) {
     ++patients;
     int max_systolic = 0;
     for (const json* bp : Labs(obs[patient], "85354-9")) {
-      max_systolic = std::max(max_systolic, (*bp)["component"][0]["valueQuantity"]["value"].get<int>());
+      max_systolic =
+          std::max(max_systolic, (*bp)["component"][0]["valueQuantity"]["value"].get<int>());
     }
     EXPECT_GE(max_systolic, 140) << patient;
     EXPECT_TRUE(Atc(meds[patient]).count("C08CA01")) << patient;
@@ -544,7 +571,8 @@ TEST_F(SynthOutput, NotesMentionLabValuesAndDrugsOfTheirEncounter) {
       std::string name = (*o)["code"]["text"].get<std::string>() + " ";
       double value = Value(o);
       bool found = false;
-      for (size_t pos = all.find(name); pos != std::string::npos && !found; pos = all.find(name, pos + 1)) {
+      for (size_t pos = all.find(name); pos != std::string::npos && !found;
+           pos = all.find(name, pos + 1)) {
         double mentioned = std::strtod(all.c_str() + pos + name.size(), nullptr);
         found = std::abs(mentioned - value) < 1e-9;
       }

@@ -1,4 +1,6 @@
 // Tests of Generate() as a whole: determinism, statistics, errors, progress.
+#include "synth/generator.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -6,7 +8,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "synth/generator.h"
 #include "test_util.h"
 
 namespace haip::synth {
@@ -15,7 +16,8 @@ namespace {
 using testing::ReadFile;
 using testing::TempDir;
 
-SynthStats RunSynth(const std::filesystem::path& dir, uint64_t patients, uint64_t seed, int threads) {
+SynthStats RunSynth(const std::filesystem::path& dir, uint64_t patients, uint64_t seed,
+                    int threads) {
   SynthOptions o;
   o.patients = patients;
   o.seed = seed;
