@@ -78,6 +78,7 @@ App::App(Platform& platform) : platform_(platform) {
   AddUserRoutes(*this, router_);
   AddTokenRoutes(*this, router_);
   AddAuditRoutes(*this, router_);
+  AddFhirRoutes(*this, router_);
 }
 
 std::string App::CsrfToken(std::string_view session_token) const {
@@ -164,13 +165,31 @@ void App::Handle(HttpRequest req, std::function<void(HttpResponse)> respond) {
   log::RequestIdScope scope(request_id);
 
   bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api" || req.path == "/healthz" ||
-             req.path == "/metrics";
+             req.path == "/metrics" || req.path == "/fhir" || req.path.rfind("/fhir/", 0) == 0;
   RouteMatch match;
   if (api) match = router_.Match(req.method, req.path);
   std::string route_name = match.route ? match.route->pattern : (api ? "unmatched" : "static");
 
+  bool fhir = req.path == "/fhir" || req.path.rfind("/fhir/", 0) == 0;
   auto finish = [this, respond = std::move(respond), started, request_id, route_name,
-                 method = req.method, api](HttpResponse r) {
+                 method = req.method, api, fhir](HttpResponse r) {
+    // FHIR clients expect errors as OperationOutcome, also the ones raised
+    // before a FHIR handler runs (401, 403, 404, 405).
+    if (fhir && r.status >= 400 && r.content_type == "application/json") {
+      Json err = Json::parse(r.body, nullptr, false);
+      if (err.is_object() && err.contains("code") && err.contains("request_id")) {
+        static const std::map<int, const char*> issue = {{400, "invalid"}, {401, "login"}, {403, "forbidden"},
+                                                         {404, "not-found"}, {405, "not-supported"}, {413, "too-costly"}};
+        auto it = issue.find(r.status);
+        Json outcome = {{"resourceType", "OperationOutcome"},
+                        {"id", request_id},
+                        {"issue", Json::array({{{"severity", "error"},
+                                                {"code", it == issue.end() ? "exception" : it->second},
+                                                {"diagnostics", err["message"]}}})}};
+        r.body = outcome.dump();
+        r.content_type = "application/fhir+json; charset=utf-8";
+      }
+    }
     r.headers.emplace_back("X-Request-Id", request_id);
     AddSecurityHeaders(r, api);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

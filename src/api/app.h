@@ -61,6 +61,7 @@ void AddAuthRoutes(App& app, Router& router);
 void AddUserRoutes(App& app, Router& router);
 void AddTokenRoutes(App& app, Router& router);
 void AddAuditRoutes(App& app, Router& router);
+void AddFhirRoutes(App& app, Router& router);
 
 // JSON views shared by the route files.
 Json UserToJson(const security::User& user);

@@ -10,6 +10,8 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kConflict: return 409;
+    case ErrorCode::kGone: return 410;
+    case ErrorCode::kPreconditionFailed: return 412;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kUnprocessable: return 422;
     case ErrorCode::kLocked: return 423;
@@ -29,6 +31,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kMethodNotAllowed: return "method_not_allowed";
     case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kGone: return "gone";
+    case ErrorCode::kPreconditionFailed: return "precondition_failed";
     case ErrorCode::kPayloadTooLarge: return "payload_too_large";
     case ErrorCode::kUnprocessable: return "unprocessable";
     case ErrorCode::kLocked: return "locked";

@@ -15,6 +15,8 @@ enum class ErrorCode {
   kNotFound,          // 404
   kMethodNotAllowed,  // 405
   kConflict,          // 409: state conflict (duplicate name, version mismatch)
+  kGone,              // 410: existed, now deleted
+  kPreconditionFailed,  // 412: a condition (If-Match, conditional create) does not hold
   kPayloadTooLarge,   // 413
   kUnprocessable,     // 422: well-formed but semantically invalid
   kLocked,            // 423: account locked

@@ -67,6 +67,8 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   opts.pool_size = static_cast<int>(config.GetInt("storage.pool_size"));
   p->db_ = storage::Open(opts);
   storage::Migrate(*p->db_, "security", security::SecurityMigrations(p->db_->dialect()));
+  storage::Migrate(*p->db_, "lake.fhir", lake::FhirStore::Migrations(p->db_->dialect()));
+  storage::Migrate(*p->db_, "lake.ingest", lake::FhirIngest::Migrations());
 
   security::UserSettings us;
   us.password_params.memory_kib = static_cast<uint32_t>(config.GetInt("security.argon2_memory_kib"));
@@ -78,6 +80,8 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   p->tokens_ = std::make_unique<security::TokenStore>(*p->db_, config.GetDurationSeconds("security.token_cache_ttl"));
   p->audit_ = std::make_unique<security::AuditLog>(
       *p->db_, static_cast<size_t>(config.GetInt("audit.batch_size")), &p->metrics_);
+  p->fhir_ = std::make_unique<lake::FhirStore>(*p->db_);
+  p->fhir_ingest_ = std::make_unique<lake::FhirIngest>(*p->fhir_, *p->db_);
   p->secret_key_ = LoadOrCreateSecret(data_dir / "secrets" / "server.key");
   p->metrics_.SetBuildInfo(std::string(Version()), std::string(GitCommit()));
   return p;

@@ -9,6 +9,8 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "lake/fhir/ingest.h"
+#include "lake/fhir/store.h"
 #include "security/audit.h"
 #include "security/tokens.h"
 #include "security/users.h"
@@ -39,6 +41,8 @@ class Platform {
   security::TokenStore& tokens() { return *tokens_; }
   security::AuditLog& audit() { return *audit_; }
   Metrics& metrics() { return metrics_; }
+  lake::FhirStore& fhir() { return *fhir_; }
+  lake::FhirIngest& fhir_ingest() { return *fhir_ingest_; }
   int64_t started_at_ms() const { return started_at_ms_; }
 
  private:
@@ -50,6 +54,8 @@ class Platform {
   std::unique_ptr<security::UserStore> users_;
   std::unique_ptr<security::TokenStore> tokens_;
   std::unique_ptr<security::AuditLog> audit_;
+  std::unique_ptr<lake::FhirStore> fhir_;
+  std::unique_ptr<lake::FhirIngest> fhir_ingest_;
   std::string secret_key_;
   int64_t started_at_ms_;
 };

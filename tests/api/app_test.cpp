@@ -31,7 +31,8 @@ class AppTest : public ::testing::Test {
   // Fills path parameters of a route pattern with plausible values.
   static std::string Concrete(const std::string& pattern) {
     std::string out = pattern;
-    for (auto [param, value] : {std::pair{"{username}", "admin"}, std::pair{"{id}", "1"}}) {
+    for (auto [param, value] : {std::pair{"{username}", "admin"}, std::pair{"{id}", "1"}, std::pair{"{type}", "Patient"},
+                                std::pair{"{vid}", "1"}}) {
       auto pos = out.find(param);
       if (pos != std::string::npos) out.replace(pos, std::string(param).size(), value);
     }
@@ -104,8 +105,15 @@ TEST_F(AppTest, WithoutATokenEveryApiRouteAnswers401AndIsAudited) {
     auto res = app_.HandleSync(Req(r.method, Concrete(r.pattern), "{}"));
     EXPECT_EQ(res.status, 401) << r.method << " " << r.pattern;
     Json body = BodyOf(res);
-    EXPECT_EQ(body["code"], "unauthorized");
-    EXPECT_FALSE(body["message"].get<std::string>().empty());
+    if (r.pattern.rfind("/fhir", 0) == 0) {
+      // FHIR clients get an OperationOutcome whose id is the request id.
+      EXPECT_EQ(body["resourceType"], "OperationOutcome");
+      EXPECT_EQ(body["issue"][0]["code"], "login");
+      body["request_id"] = body["id"];
+    } else {
+      EXPECT_EQ(body["code"], "unauthorized");
+      EXPECT_FALSE(body["message"].get<std::string>().empty());
+    }
     EXPECT_EQ(body["request_id"].get<std::string>().size(), 16u);
     EXPECT_EQ(platform().audit().Count(), before + 1);
     auto denial = LastAudit();
@@ -130,7 +138,9 @@ TEST_F(AppTest, WrongRoleGets403AndIsAudited) {
     if (r.policy->roles & static_cast<uint32_t>(Role::kClinician)) continue;
     auto res = app_.HandleSync(Req(r.method, Concrete(r.pattern), "{}", {Bearer(clinician)}));
     EXPECT_EQ(res.status, 403) << r.method << " " << r.pattern;
-    EXPECT_EQ(BodyOf(res)["code"], "forbidden");
+    Json body = BodyOf(res);
+    EXPECT_TRUE(body["code"] == "forbidden" || (body["resourceType"] == "OperationOutcome" && body["issue"][0]["code"] == "forbidden"))
+        << body;
     auto rec = platform().audit().Query({.username = "dr.wang", .limit = 1}).at(0);
     EXPECT_EQ(rec.outcome, "denied");
     EXPECT_EQ(rec.status, 403);

@@ -1,0 +1,116 @@
+// The FHIR R4 resource store: the lake's canonical clinical record. Resources
+// are stored verbatim (plus meta.versionId / meta.lastUpdated), every version
+// is kept, and on each write the store extracts index rows (tokens,
+// references, dates, quantities, strings, the patient compartment) that FHIR
+// search and the cohort engine use.
+//
+// Writes of identical content are no-ops (no new version), so re-running an
+// import never duplicates anything. All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "lake/fhir/validator.h"
+#include "storage/database.h"
+#include "storage/migrations.h"
+
+namespace haip::lake {
+
+// An OperationOutcome, wrapped so FhirError's constructors stay unambiguous.
+struct Outcome {
+  Json json;
+};
+
+// A FHIR failure with the OperationOutcome to return.
+class FhirError : public Error {
+ public:
+  FhirError(ErrorCode code, Outcome outcome, std::string message)
+      : Error(code, std::move(message)), outcome_(std::move(outcome.json)) {}
+  FhirError(ErrorCode code, const std::string& issue_code, const std::string& diagnostics,
+            const std::string& expression = "")
+      : Error(code, diagnostics), outcome_(MakeOperationOutcome(issue_code, diagnostics, expression)) {}
+  const Json& outcome() const { return outcome_; }
+
+ private:
+  Json outcome_;
+};
+
+struct WriteOutcome {
+  Json resource;           // as stored, with meta
+  int64_t version = 0;
+  bool created = false;    // no earlier version (or the earlier one was deleted)
+  bool unchanged = false;  // identical content: nothing written
+};
+
+// Search parameters as they come from the URL (repeats allowed: AND).
+using SearchParams = std::vector<std::pair<std::string, std::string>>;
+
+// Restricts which patients' data a caller sees; empty means no restriction.
+// Holds an SQL condition on the patient id column `r.patient` with its params.
+struct PatientFilter {
+  std::string sql;
+  storage::Params params;
+};
+
+class FhirStore {
+ public:
+  explicit FhirStore(storage::Database& db);
+  static std::vector<storage::Migration> Migrations(storage::Dialect dialect);
+
+  // create: the server assigns the id unless keep_id and the resource has one.
+  WriteOutcome Create(Json resource, bool keep_id = false);
+  // update (or create with the given id). Throws FhirError 400 when the body's
+  // id or type disagree with the URL; 422 when invalid.
+  WriteOutcome Update(const std::string& type, const std::string& id, Json resource);
+  // Throws FhirError 404 when unknown, 410 when deleted.
+  Json Read(const std::string& type, const std::string& id) const;
+  Json VRead(const std::string& type, const std::string& id, int64_t version) const;
+  // Marks deleted (a new version). Returns false if there was nothing to delete.
+  bool Delete(const std::string& type, const std::string& id);
+  // A history Bundle, newest first.
+  Json History(const std::string& type, const std::string& id) const;
+
+  // A searchset Bundle. `base` is the server's base URL for links ("/fhir").
+  Json Search(const std::string& type, const SearchParams& params, const std::string& base,
+              const PatientFilter& filter = {}) const;
+  // Patient/{id}/$everything: the patient and every resource in its compartment.
+  Json Everything(const std::string& patient_id, const std::string& base, int64_t count, int64_t offset) const;
+  // Conditional create/update lookup: ids of current resources matching.
+  std::vector<std::string> Match(const std::string& type, const SearchParams& params) const;
+
+  // Bundle of type transaction (atomic) or batch; returns the response Bundle.
+  // keep_ids (bulk ingest): a POST keeps the resource's own id, or the uuid
+  // of its urn:uuid fullUrl, so loading the same bundle twice changes nothing.
+  // `outcomes`, when given, receives each write's outcome (transactions only).
+  Json ProcessBundle(const Json& bundle, const std::string& base, bool keep_ids = false,
+                     std::vector<WriteOutcome>* outcomes = nullptr);
+
+  // Bulk load: validates, then writes in one transaction, keeping ids.
+  // Returns per-resource outcomes in input order; throws FhirError (with the
+  // item's index in the expression) on the first invalid resource, writing
+  // nothing.
+  std::vector<WriteOutcome> WriteMany(std::vector<Json> resources);
+
+  // Count of current (not deleted) resources, all types or one.
+  int64_t Count(const std::string& type = "") const;
+  std::map<std::string, int64_t> CountByType() const;
+  // The patient a resource belongs to ("" if none).
+  std::string PatientOf(const std::string& type, const std::string& id) const;
+
+ private:
+  WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
+
+  storage::Database& db_;
+};
+
+// A new server-assigned id (random UUID).
+std::string NewResourceId();
+
+}  // namespace haip::lake
