@@ -33,12 +33,14 @@ build: configure
 web: deps
 	cd web && npm run build
 
-# The demo hospital comes from HAIP's own generator, made once per data dir.
+# The demo hospital comes from HAIP's own generator, made once per data dir,
+# and is loaded into the lake (files already loaded are skipped).
 demo: build
 	@if [ ! -f $(DATA_DIR)/demo-hospital/Patient.ndjson ]; then \
 	  echo "generating the demo hospital ($(DEMO_PATIENTS) patients) into $(DATA_DIR)/demo-hospital"; \
 	  $(HAIP) synth --patients $(DEMO_PATIENTS) --seed 2026 --out $(DATA_DIR)/demo-hospital; \
 	fi
+	$(HAIP) ingest fhir --data-dir $(DATA_DIR) $(DATA_DIR)/demo-hospital
 
 run: build web demo
 	$(HAIP) serve --data-dir $(DATA_DIR) --listen $(LISTEN)

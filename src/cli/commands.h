@@ -26,5 +26,6 @@ void RegisterUserCommands(CLI::App& app);
 void RegisterTokenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
 void RegisterSynthCommand(CLI::App& app);
+void RegisterIngestCommands(CLI::App& app);
 
 }  // namespace haip::cli

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   cli::RegisterTokenCommands(app);
   cli::RegisterAuditCommands(app);
   cli::RegisterSynthCommand(app);
+  cli::RegisterIngestCommands(app);
 
   try {
     app.parse(argc, argv);
