@@ -70,24 +70,25 @@ void Router::Add(Route route) {
 }
 
 RouteMatch Router::Match(std::string_view method, std::string_view path) const {
+  // The most specific pattern wins: the one with the most literal segments
+  // ("/fhir/$export-status/{job}" over "/fhir/{type}/{id}"); ties go to the
+  // route registered first.
   RouteMatch m;
-  // Literal segments win over parameters: try routes without parameters first.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& r : routes_) {
-      bool has_params = r.pattern.find('{') != std::string::npos;
-      if (has_params != (pass == 1)) continue;
-      std::map<std::string, std::string> params;
-      if (!MatchPattern(r.pattern, path, params)) continue;
-      if (r.method == method || (method == "HEAD" && r.method == "GET")) {
-        if (!m.route) {
-          m.route = &r;
-          m.params = std::move(params);
-        }
-      } else {
-        m.allowed_methods.push_back(r.method);
-      }
+  int best = -1;
+  for (const auto& r : routes_) {
+    std::map<std::string, std::string> params;
+    if (!MatchPattern(r.pattern, path, params)) continue;
+    if (r.method != method && !(method == "HEAD" && r.method == "GET")) {
+      m.allowed_methods.push_back(r.method);
+      continue;
     }
-    if (m.route) break;
+    int literals = 0;
+    for (auto seg : Segments(r.pattern)) literals += seg.empty() || seg.front() != '{';
+    if (literals > best) {
+      best = literals;
+      m.route = &r;
+      m.params = std::move(params);
+    }
   }
   if (m.route) m.allowed_methods.clear();
   return m;
