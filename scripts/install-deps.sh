@@ -6,11 +6,11 @@ set -euo pipefail
 
 APT_PACKAGES=(
   # toolchain
-  g++ cmake ninja-build ccache make pkg-config git clang-format clang-tidy
+  g++ clang cmake ninja-build ccache make pkg-config git clang-format clang-tidy
   # libraries
   libboost-dev nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 libpq-dev
   libssl-dev libargon2-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libdcmtk-dev orthanc
   # test peers and tools
   postgresql-15 wrk curl
   # console browser tests

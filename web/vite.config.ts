@@ -21,6 +21,7 @@ export default defineConfig(({ mode }) => {
       proxy: {
         '/api': { target: apiTarget },
         '/healthz': { target: apiTarget },
+        '/fhir': { target: apiTarget },
       },
     },
   };

@@ -79,6 +79,7 @@ App::App(Platform& platform) : platform_(platform) {
   AddTokenRoutes(*this, router_);
   AddAuditRoutes(*this, router_);
   AddFhirRoutes(*this, router_);
+  AddExportRoutes(*this, router_);
 }
 
 std::string App::CsrfToken(std::string_view session_token) const {

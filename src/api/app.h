@@ -62,6 +62,7 @@ void AddUserRoutes(App& app, Router& router);
 void AddTokenRoutes(App& app, Router& router);
 void AddAuditRoutes(App& app, Router& router);
 void AddFhirRoutes(App& app, Router& router);
+void AddExportRoutes(App& app, Router& router);
 
 // JSON views shared by the route files.
 Json UserToJson(const security::User& user);

@@ -27,5 +27,6 @@ void RegisterTokenCommands(CLI::App& app);
 void RegisterAuditCommands(CLI::App& app);
 void RegisterSynthCommand(CLI::App& app);
 void RegisterIngestCommands(CLI::App& app);
+void RegisterExportCommand(CLI::App& app);
 
 }  // namespace haip::cli

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   cli::RegisterAuditCommands(app);
   cli::RegisterSynthCommand(app);
   cli::RegisterIngestCommands(app);
+  cli::RegisterExportCommand(app);
 
   try {
     app.parse(argc, argv);

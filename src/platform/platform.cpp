@@ -49,8 +49,18 @@ std::string LoadOrCreateSecret(const fs::path& path) {
 Platform::Platform(const Config& config) : config_(config), started_at_ms_(clock::NowMillis()) {}
 
 Platform::~Platform() {
-  audit_.reset();  // commits queued audit records while the database is still open
+  exports_.reset();  // stops the export worker before the database closes
+  audit_.reset();    // commits queued audit records while the database is still open
 }
+
+lake::ExportJobs& Platform::exports() {
+  std::call_once(exports_once_, [this] {
+    exports_ = std::make_unique<lake::ExportJobs>(*db_, config_.DataPath("exports"), DeidKeyPath());
+  });
+  return *exports_;
+}
+
+std::string Platform::DeidKeyPath() const { return config_.DataPath("secrets/deid.key"); }
 
 std::unique_ptr<Platform> Platform::Open(const Config& config) {
   std::unique_ptr<Platform> p(new Platform(config));
@@ -69,6 +79,7 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   storage::Migrate(*p->db_, "security", security::SecurityMigrations(p->db_->dialect()));
   storage::Migrate(*p->db_, "lake.fhir", lake::FhirStore::Migrations(p->db_->dialect()));
   storage::Migrate(*p->db_, "lake.ingest", lake::FhirIngest::Migrations());
+  storage::Migrate(*p->db_, "lake.export", lake::ExportJobs::Migrations());
 
   security::UserSettings us;
   us.password_params.memory_kib = static_cast<uint32_t>(config.GetInt("security.argon2_memory_kib"));

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "lake/export/export.h"
 #include "lake/fhir/ingest.h"
 #include "lake/fhir/store.h"
 #include "security/audit.h"
@@ -43,6 +45,11 @@ class Platform {
   Metrics& metrics() { return metrics_; }
   lake::FhirStore& fhir() { return *fhir_; }
   lake::FhirIngest& fhir_ingest() { return *fhir_ingest_; }
+  // The export job runner: started on first use (by the server), so CLI
+  // commands never pick up queued jobs.
+  lake::ExportJobs& exports();
+  // <data_dir>/secrets/deid.key: the de-identification key, made on first use.
+  std::string DeidKeyPath() const;
   int64_t started_at_ms() const { return started_at_ms_; }
 
  private:
@@ -56,6 +63,8 @@ class Platform {
   std::unique_ptr<security::AuditLog> audit_;
   std::unique_ptr<lake::FhirStore> fhir_;
   std::unique_ptr<lake::FhirIngest> fhir_ingest_;
+  std::once_flag exports_once_;
+  std::unique_ptr<lake::ExportJobs> exports_;
   std::string secret_key_;
   int64_t started_at_ms_;
 };

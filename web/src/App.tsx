@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { useAuth } from './auth';
 import { useI18n } from './i18n';
-import { Link, useRouter } from './router';
+import { Link, matchPath, RouteParamsProvider, useRouter } from './router';
 import { HOME_PATH, PAGES } from './pages/registry';
 import type { PageDef } from './pages/registry';
 import { LoginPage } from './pages/Login';
@@ -42,8 +42,21 @@ function Shell() {
     if (normalized === '/' || normalized === '' || normalized === '/login') navigate(HOME_PATH, { replace: true });
   }, [normalized, navigate]);
 
-  const current: PageDef | undefined = pages.find((p) => p.path === normalized);
+  // Literal paths first, so /patients never falls to a pattern such as /:x.
+  let current: PageDef | undefined = pages.find((p) => p.path === normalized);
+  let params: Record<string, string> = {};
+  if (!current) {
+    for (const p of pages) {
+      const m = p.path.includes('/:') ? matchPath(p.path, normalized) : null;
+      if (m) {
+        current = p;
+        params = m;
+        break;
+      }
+    }
+  }
   const Page = current?.component;
+  const activeId = current?.parent ?? current?.id;
 
   const onLogout = async () => {
     try {
@@ -69,11 +82,13 @@ function Shell() {
         </div>
         <nav aria-label={t('nav.main')}>
           <ul>
-            {pages.map((p) => (
+            {pages
+              .filter((p) => !p.hidden)
+              .map((p) => (
               <li key={p.id}>
                 <Link
                   to={p.path}
-                  className={`nav-link${p === current ? ' active' : ''}`}
+                  className={`nav-link${p.id === activeId ? ' active' : ''}`}
                   aria-current={p === current ? 'page' : undefined}
                   data-testid={`nav-${p.id}`}
                 >
@@ -104,7 +119,15 @@ function Shell() {
             </button>
           </div>
         </header>
-        <main className="content">{Page ? <Page key={current.id} /> : normalized === '/' ? null : <NotFound />}</main>
+        <main className="content">
+          {Page ? (
+            <RouteParamsProvider params={params}>
+              <Page key={`${current!.id}:${normalized}`} />
+            </RouteParamsProvider>
+          ) : normalized === '/' ? null : (
+            <NotFound />
+          )}
+        </main>
       </div>
     </div>
   );

@@ -89,6 +89,64 @@ export interface SystemInfo {
   audit_records: number;
 }
 
+export interface LakeStats {
+  resources: number;
+  by_type: Record<string, number>;
+}
+
+export interface IngestReport {
+  written: number;
+  unchanged: number;
+  rejected: number;
+  by_type: Record<string, number>;
+  errors: string[];
+  seconds: number;
+}
+
+/** A FHIR resource as the console reads it: only resourceType and id are certain. */
+export interface FhirResource {
+  resourceType: string;
+  id?: string;
+  [key: string]: unknown;
+}
+
+export interface FhirBundle {
+  resourceType: 'Bundle';
+  type?: string;
+  total?: number;
+  link?: { relation: string; url: string }[];
+  entry?: { fullUrl?: string; resource?: FhirResource }[];
+}
+
+export const BREAK_GLASS_HEADER = 'X-HAIP-Break-Glass';
+
+/**
+ * Header values must be ISO-8859-1 in fetch, so a reason in Chinese cannot be
+ * sent as typed: characters outside printable ASCII (and "%") are
+ * percent-encoded as UTF-8, which the audit record keeps as sent.
+ */
+export function encodeHeaderText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c >= 0x20 && c < 0x7f && ch !== '%') out += ch;
+    else if (c >= 0xd800 && c <= 0xdfff) out += '%EF%BF%BD'; // lone surrogate: U+FFFD
+    else out += encodeURIComponent(ch);
+  }
+  return out;
+}
+
+function breakGlassHeaders(reason?: string | null): Record<string, string> | undefined {
+  const r = reason?.trim();
+  return r ? { [BREAK_GLASS_HEADER]: encodeHeaderText(r) } : undefined;
+}
+
+/** Reduces a (possibly absolute) Bundle link to a path on this origin. */
+function sameOriginPath(url: string): string {
+  const u = new URL(url, window.location.origin);
+  return u.pathname + u.search;
+}
+
 /** An error reported by the server (or the network) in the contract's shape. */
 export class ApiError extends Error {
   readonly status: number;
@@ -137,7 +195,13 @@ export function setUnauthorizedHandler(h: UnauthorizedHandler | null): void {
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   body?: unknown;
+  /** Sent as-is instead of JSON (file uploads); set Content-Type in `headers`. */
+  rawBody?: Blob | ArrayBuffer | string;
   query?: Record<string, string | number | null | undefined>;
+  /** Extra request headers (e.g. X-HAIP-Break-Glass, Content-Encoding). */
+  headers?: Record<string, string>;
+  /** Non-2xx statuses whose JSON body is a normal answer (ingest's 422). */
+  okStatuses?: number[];
   /** Do not treat a 401 as "session ended" (login and the initial /me probe). */
   noSessionRedirect?: boolean;
 }
@@ -153,10 +217,50 @@ function buildUrl(path: string, query?: RequestOptions['query']): string {
   return s ? `${path}?${s}` : path;
 }
 
+interface OperationOutcomeIssue {
+  severity?: string;
+  code?: string;
+  diagnostics?: string;
+  expression?: string[];
+}
+
+/**
+ * Builds the ApiError for a failed response: the REST API answers
+ * {code, message, request_id}, the FHIR API an OperationOutcome whose id is
+ * the request ID.
+ */
+function errorFromBody(res: Response, data: unknown): ApiError {
+  const obj = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  const headerId = res.headers.get('X-Request-Id');
+  if (obj.resourceType === 'OperationOutcome') {
+    const issues = (Array.isArray(obj.issue) ? obj.issue : []) as OperationOutcomeIssue[];
+    const message = issues
+      .map((i) => {
+        const text = i.diagnostics || i.code || '';
+        return i.expression?.length ? `${text} (${i.expression.join(', ')})` : text;
+      })
+      .filter(Boolean)
+      .join('; ');
+    return new ApiError(
+      res.status,
+      issues[0]?.code || `http_${res.status}`,
+      message,
+      typeof obj.id === 'string' ? obj.id : headerId,
+    );
+  }
+  return new ApiError(
+    res.status,
+    typeof obj.code === 'string' ? obj.code : `http_${res.status}`,
+    typeof obj.message === 'string' && obj.message ? obj.message : '',
+    typeof obj.request_id === 'string' ? obj.request_id : headerId,
+  );
+}
+
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const method = opts.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  Object.assign(headers, opts.headers);
   if (method !== 'GET') {
     const csrf = getCsrf();
     if (csrf) headers['X-CSRF-Token'] = csrf;
@@ -168,7 +272,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
       method,
       headers,
       credentials: 'same-origin',
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.rawBody !== undefined ? opts.rawBody : opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
   } catch (e) {
     throw new ApiError(0, 'network_error', e instanceof Error ? e.message : String(e), null);
@@ -186,20 +290,8 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     }
   }
 
-  if (!res.ok) {
-    const err = (data && typeof data === 'object' ? data : {}) as {
-      code?: unknown;
-      message?: unknown;
-      request_id?: unknown;
-    };
-    const requestId =
-      typeof err.request_id === 'string' ? err.request_id : res.headers.get('X-Request-Id');
-    const apiErr = new ApiError(
-      res.status,
-      typeof err.code === 'string' ? err.code : `http_${res.status}`,
-      typeof err.message === 'string' && err.message ? err.message : '',
-      requestId,
-    );
+  if (!res.ok && !(opts.okStatuses?.includes(res.status) && data !== undefined)) {
+    const apiErr = errorFromBody(res, data);
     if (res.status === 401 && !opts.noSessionRedirect && onUnauthorized) {
       apiErr.sessionEnded = true;
       onUnauthorized();
@@ -253,5 +345,33 @@ export const api = {
   verifyAudit: () => request<AuditVerify>('/api/audit/verify'),
 
   systemInfo: () => request<SystemInfo>('/api/system/info'),
+
+  lakeStats: () => request<LakeStats>('/api/lake/stats'),
+  /** Sends one file as-is; a .gz file is sent compressed with Content-Encoding: gzip. */
+  lakeIngest: (file: File) => {
+    const lower = file.name.toLowerCase();
+    const gz = lower.endsWith('.gz');
+    const inner = gz ? lower.slice(0, -3) : lower;
+    const headers: Record<string, string> = {
+      'Content-Type': inner.endsWith('.json') ? 'application/fhir+json' : 'application/fhir+ndjson',
+    };
+    if (gz) headers['Content-Encoding'] = 'gzip';
+    return request<IngestReport>('/api/lake/ingest', {
+      method: 'POST',
+      query: { name: file.name },
+      rawBody: file,
+      headers,
+      okStatuses: [422],
+    });
+  },
+
+  /** A FHIR search; `url` is either a path with query or a Bundle link URL. */
+  fhirSearch: (url: string, breakGlass?: string | null) =>
+    request<FhirBundle>(sameOriginPath(url), { headers: breakGlassHeaders(breakGlass) }),
+  patientEverything: (id: string, breakGlass?: string | null, offset = 0) =>
+    request<FhirBundle>(`/fhir/Patient/${encodeURIComponent(id)}/$everything`, {
+      query: { _count: 1000, _offset: offset || undefined },
+      headers: breakGlassHeaders(breakGlass),
+    }),
   health: () => request<{ status: string }>('/healthz'),
 };

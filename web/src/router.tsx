@@ -52,3 +52,40 @@ export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorEl
   };
   return <a href={to} onClick={handle} {...rest} />;
 }
+
+/**
+ * Matches a path against a pattern whose segments may be parameters
+ * (`/patients/:id`); returns the decoded parameters, or null.
+ */
+export function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i];
+    if (w.startsWith(':')) {
+      if (!got[i]) return null;
+      try {
+        params[w.slice(1)] = decodeURIComponent(got[i]);
+      } catch {
+        return null;
+      }
+    } else if (w !== got[i]) {
+      return null;
+    }
+  }
+  return params;
+}
+
+const ParamsContext = createContext<Record<string, string>>({});
+
+/** Supplies the current page's path parameters (see matchPath). */
+export function RouteParamsProvider({ params, children }: { params: Record<string, string>; children: ReactNode }) {
+  return <ParamsContext.Provider value={params}>{children}</ParamsContext.Provider>;
+}
+
+/** The path parameters of the page being shown, e.g. {id} for /patients/:id. */
+export function useRouteParams(): Record<string, string> {
+  return useContext(ParamsContext);
+}
