@@ -51,6 +51,42 @@ void RegisterIngestCommands(CLI::App& app) {
     PrintReport(report);
     if (report.rejected > 0) throw CLI::RuntimeError(1);
   });
+
+  // HL7 v2 and DICOM share the shape of their summaries.
+  auto print_source = [](const lake::SourceReport& r, const char* unit) {
+    std::cout << unit << ": " << r.accepted << " accepted, " << r.rejected << " rejected; " << r.resources
+              << " FHIR resources written\n";
+    for (const auto& [k, n] : r.by_type) std::cout << "  " << k << ": " << n << "\n";
+    for (const auto& e : r.errors) std::cerr << "rejected: " << e << "\n";
+  };
+
+  auto hl7_paths = std::make_shared<std::vector<std::string>>();
+  auto* hl7 = ingest->add_subcommand("hl7v2", "Load HL7 v2 messages (ER7 files, several messages per file allowed; "
+                                              "ADT, ORU, ORM, OML are mapped to FHIR). Exits 1 if any message got AE or AR.");
+  hl7->add_option("paths", *hl7_paths, "Files or folders")->required();
+  hl7->callback([hl7_paths, print_source] {
+    Config config = LoadConfig();
+    auto platform = Platform::Open(config);
+    auto report = lake::IngestHl7Files(platform->hl7(), *hl7_paths);
+    platform->audit().AppendSync(CliAuditRecord(
+        "lake.hl7v2", Json{{"accepted", report.accepted}, {"rejected", report.rejected}, {"paths", *hl7_paths}}.dump()));
+    print_source(report, "messages");
+    if (report.rejected > 0) throw CLI::RuntimeError(1);
+  });
+
+  auto dicom_paths = std::make_shared<std::vector<std::string>>();
+  auto* dcm = ingest->add_subcommand("dicom", "Load DICOM files: originals into the blob store, ImagingStudy resources "
+                                              "into the lake. Exits 1 if any file was rejected.");
+  dcm->add_option("paths", *dicom_paths, "Files or folders")->required();
+  dcm->callback([dicom_paths, print_source] {
+    Config config = LoadConfig();
+    auto platform = Platform::Open(config);
+    auto report = lake::IngestDicomFiles(platform->fhir(), platform->blobs(), *dicom_paths);
+    platform->audit().AppendSync(CliAuditRecord(
+        "lake.dicom", Json{{"instances", report.accepted}, {"rejected", report.rejected}, {"paths", *dicom_paths}}.dump()));
+    print_source(report, "instances");
+    if (report.rejected > 0) throw CLI::RuntimeError(1);
+  });
 }
 
 }  // namespace haip::cli

@@ -93,6 +93,9 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
       *p->db_, static_cast<size_t>(config.GetInt("audit.batch_size")), &p->metrics_);
   p->fhir_ = std::make_unique<lake::FhirStore>(*p->db_);
   p->fhir_ingest_ = std::make_unique<lake::FhirIngest>(*p->fhir_, *p->db_);
+  p->blobs_ = std::make_unique<lake::BlobStore>(data_dir / "blobs");
+  p->blobs_->RegisterMetrics(p->metrics_);
+  p->hl7_ = std::make_unique<lake::Hl7Ingestor>(*p->fhir_, *p->blobs_);
   p->secret_key_ = LoadOrCreateSecret(data_dir / "secrets" / "server.key");
   p->metrics_.SetBuildInfo(std::string(Version()), std::string(GitCommit()));
   return p;

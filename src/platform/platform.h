@@ -10,7 +10,9 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "lake/blob/blob_store.h"
 #include "lake/export/export.h"
+#include "lake/sources/sources.h"
 #include "lake/fhir/ingest.h"
 #include "lake/fhir/store.h"
 #include "security/audit.h"
@@ -45,6 +47,8 @@ class Platform {
   Metrics& metrics() { return metrics_; }
   lake::FhirStore& fhir() { return *fhir_; }
   lake::FhirIngest& fhir_ingest() { return *fhir_ingest_; }
+  lake::BlobStore& blobs() { return *blobs_; }
+  lake::Hl7Ingestor& hl7() { return *hl7_; }
   // The export job runner: started on first use (by the server), so CLI
   // commands never pick up queued jobs.
   lake::ExportJobs& exports();
@@ -63,6 +67,8 @@ class Platform {
   std::unique_ptr<security::AuditLog> audit_;
   std::unique_ptr<lake::FhirStore> fhir_;
   std::unique_ptr<lake::FhirIngest> fhir_ingest_;
+  std::unique_ptr<lake::BlobStore> blobs_;
+  std::unique_ptr<lake::Hl7Ingestor> hl7_;
   std::once_flag exports_once_;
   std::unique_ptr<lake::ExportJobs> exports_;
   std::string secret_key_;
