@@ -76,7 +76,14 @@ lake::SearchParams QueryParams(const HttpRequest& req) {
 }
 
 lake::PatientAccess Access(RequestContext& ctx) {
-  std::string reason(ctx.request.Header("x-haip-break-glass"));
+  // Browsers send only Latin-1 in headers, so the console percent-encodes
+  // the (often Chinese) reason; plain text passes through unchanged.
+  std::string reason;
+  try {
+    reason = PercentDecode(ctx.request.Header("x-haip-break-glass"), false);
+  } catch (const Error&) {
+    reason = std::string(ctx.request.Header("x-haip-break-glass"));
+  }
   auto access = lake::AccessFor(ctx.Caller(), reason);
   if (access.break_glass) {
     ctx.audit_detail["break_glass"] = true;

@@ -28,6 +28,8 @@ const std::vector<std::string_view>& SupportedResourceTypes();
 bool IsSupportedType(std::string_view type);
 // Any syntactically valid FHIR resource type name (capitalised letters).
 bool IsValidTypeName(std::string_view type);
+// One of the 146 resource types of FHIR R4 (4.0.1).
+bool IsR4ResourceType(std::string_view type);
 
 // Search parameters of a type (empty for types without definitions).
 const std::vector<SearchParam>& ParamsFor(std::string_view type);

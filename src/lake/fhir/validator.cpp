@@ -158,6 +158,10 @@ std::vector<ValidationIssue> ValidateResource(const Json& r, const std::string& 
   }
   std::string type = rt->get<std::string>();
   std::string root = prefix.empty() ? type : prefix;
+  if (!IsR4ResourceType(type)) {
+    issues.push_back({"error", "not-supported", where("resourceType"), "'" + type + "' is not a FHIR R4 resource type"});
+    return issues;
+  }
   if (auto id = r.find("id"); id != r.end() && (!id->is_string() || !IsValidId(id->get<std::string>()))) {
     issues.push_back({"error", "value", root + ".id", "id must be 1-64 characters of letters, digits, '-' and '.'"});
   }
