@@ -1,3 +1,4 @@
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -10,15 +11,7 @@
 namespace haip::security {
 namespace {
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 class UsersTokensTest : public BackendTest {
  protected:

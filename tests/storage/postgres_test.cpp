@@ -1,5 +1,6 @@
 // PostgreSQL-only behaviour: column type conversions, placeholder rewriting
 // against the real parser, reconnecting, and the writer lock.
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -17,16 +18,7 @@
 namespace haip::storage::test {
 namespace {
 
-template <typename Fn>
-ErrorCode CodeOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 class PostgresTest : public ::testing::Test {
  protected:

@@ -1,5 +1,6 @@
 // SQLite-only behaviour: in-memory databases, connection settings, the busy
 // timeout, the statement cache and the pool under load.
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,16 +17,7 @@
 namespace haip::storage::test {
 namespace {
 
-template <typename Fn>
-ErrorCode CodeOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 class SqliteTest : public ::testing::Test {
  protected:

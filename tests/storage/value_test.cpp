@@ -1,3 +1,4 @@
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,16 +12,7 @@
 namespace haip::storage {
 namespace {
 
-template <typename Fn>
-ErrorCode CodeOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 TEST(ValueTest, ConstructsEachAlternative) {
   EXPECT_TRUE(Value().IsNull());

@@ -207,6 +207,9 @@ IngestReport FhirIngest::IngestPaths(const std::vector<std::string>& paths, cons
     // re-running it retries (accepted resources are unchanged no-ops).
     if (report.rejected == rejected_before) db_.Execute("UPDATE lake_ingest_file SET done = 1 WHERE path = ?", {key});
   }
+  // After a large load the planner's statistics are stale; refresh them so
+  // searches keep choosing the selective index.
+  if (report.written > 10000) db_.ExecuteScript("ANALYZE");
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

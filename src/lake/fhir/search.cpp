@@ -82,6 +82,7 @@ struct Query {
   std::vector<std::pair<std::string, bool>> sort;  // param, descending
   std::vector<std::string> includes, revincludes;
   std::string summary, total;
+  int index_conditions = 0;
 };
 
 void AddParam(Query& q, const std::string& raw_name, const std::string& raw_value) {
@@ -275,8 +276,16 @@ void AddParam(Query& q, const std::string& raw_name, const std::string& raw_valu
     }
     ors += (ors.empty() ? "" : " OR ") + cond;
   }
-  std::string sub = "r.id IN (SELECT i.id FROM fhir_index i WHERE i.type = ? AND (" + ors + "))";
-  if (modifier == "not") sub = "NOT " + sub;
+  // The first index condition drives the query (a set of ids from the
+  // index); later ones are checked per candidate through the (type, id)
+  // index, which is cheap however unselective they are on their own.
+  std::string sub;
+  if (q.index_conditions++ == 0 || modifier == "not") {
+    sub = "r.id IN (SELECT i.id FROM fhir_index i WHERE i.type = ? AND (" + ors + "))";
+    if (modifier == "not") sub = "NOT " + sub;
+  } else {
+    sub = "EXISTS (SELECT 1 FROM fhir_index i WHERE i.type = ? AND i.id = r.id AND (" + ors + "))";
+  }
   q.where.push_back(sub);
   q.params.emplace_back(q.type);
   for (auto& x : p) q.params.push_back(std::move(x));

@@ -21,7 +21,7 @@ CREATE TABLE fhir_resource (
   body TEXT NOT NULL,
   PRIMARY KEY (type, id)
 );
-CREATE INDEX fhir_resource_patient ON fhir_resource(patient, type);
+CREATE INDEX fhir_resource_patient ON fhir_resource(patient, type, last_updated);
 CREATE INDEX fhir_resource_updated ON fhir_resource(type, last_updated);
 CREATE TABLE fhir_history (
   type TEXT NOT NULL,
@@ -44,7 +44,9 @@ CREATE TABLE fhir_index (
 );
 CREATE INDEX fhir_index_val ON fhir_index(type, param, val);
 CREATE INDEX fhir_index_lo ON fhir_index(type, param, lo);
-CREATE INDEX fhir_index_res ON fhir_index(type, id);
+CREATE INDEX fhir_index_hi ON fhir_index(type, param, hi);
+CREATE INDEX fhir_index_num ON fhir_index(type, param, num);
+CREATE INDEX fhir_index_res ON fhir_index(type, id, param);
 )SQL"}};
 }
 

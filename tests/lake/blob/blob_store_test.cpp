@@ -1,3 +1,4 @@
+#include "testing/error_code.h"
 #include "lake/blob/blob_store.h"
 
 #include <gtest/gtest.h>
@@ -31,15 +32,7 @@ class BlobStoreTest : public ::testing::Test {
   fs::path root_;
 };
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no haip::Error thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 constexpr int64_t kDay = 86400;
 

@@ -1,3 +1,4 @@
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include <random>
@@ -40,14 +41,7 @@ void ExpectReadOrBadRequest(std::string_view bytes, const std::string& what) {
   }
 }
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 }  // namespace
 

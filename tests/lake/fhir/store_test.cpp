@@ -1,3 +1,4 @@
+#include "testing/error_code.h"
 #include <gtest/gtest.h>
 
 #include "fhir_fixture.h"
@@ -5,15 +6,7 @@
 namespace haip::lake {
 namespace {
 
-ErrorCode CodeOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "nothing thrown";
-  return ErrorCode::kInternal;
-}
+using haip::testing::CodeOf;
 
 using FhirStoreTest = FhirFixture;
 
