@@ -13,102 +13,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, '..', '..');
-const WEB = join(REPO, 'web');
-const DIST = process.env.HAIP_WEB_ROOT || join(WEB, 'dist');
-const ARTIFACTS = join(HERE, 'artifacts');
-const HAIP_BIN = process.env.HAIP_BIN || join(REPO, 'build', 'haip');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ADMIN_USER = 'admin';
+import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, DIST, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
+
 const ADMIN_PASSWORD = 'Admin-e2e-Passw0rd!';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-const STEP_TIMEOUT_MS = 15_000;
 
-function skipReason() {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's chromium package to run the console e2e test`;
-  return null;
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForHealth(base, proc, log, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr = null;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`haip exited early (code ${proc.exitCode}, signal ${proc.signalCode}). Output:\n${log.join('')}`);
-    }
-    try {
-      const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) {
-        const body = await res.json();
-        assert.equal(body.status, 'ok', 'GET /healthz status');
-        return;
-      }
-      lastErr = new Error(`HTTP ${res.status}`);
-    } catch (e) {
-      lastErr = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`haip did not answer GET /healthz within ${timeoutMs} ms (${lastErr}). Output:\n${log.join('')}`);
-}
-
-async function stopServer(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const timer = sleep(10_000).then(() => 'timeout');
-  if ((await Promise.race([exited, timer])) === 'timeout') {
-    proc.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/** Runs one named step; a failure names the step it happened in. */
-async function runStep(t, name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    const err = new Error(`step "${name}" failed: ${e?.message ?? e}`);
-    err.cause = e;
-    throw err;
-  }
-  t.diagnostic(`ok - ${name} (${Date.now() - started} ms)`);
-}
-
-/** Escapes a string for use inside a RegExp. */
-const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-const reason = skipReason();
+const reason = skipReason('console');
 
 test('HAIP console: login, users, tokens, audit, language switch', { skip: reason ?? false, timeout: 180_000 }, async (t) => {
   const step = (name, fn) => runStep(t, name, fn);
