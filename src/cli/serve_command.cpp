@@ -45,6 +45,7 @@ void RegisterServeCommand(CLI::App& app) {
                 << "\n\n  Sign in and change it (Users page or PATCH /api/users/admin).\n\n"
                 << std::flush;
     }
+    platform->exports();  // resumes export jobs a previous run left queued or running
     api::App http_app(*platform);
     api::ServerOptions so;
     so.listen = config.GetString("server.listen");

@@ -25,7 +25,7 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
-export const STEP_TIMEOUT_MS = 15_000;
+export const STEP_TIMEOUT_MS = 30_000;
 
 export function skipReason(what) {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's chromium package to run the ${what} e2e test`;
