@@ -87,7 +87,19 @@ void RegisterServeCommand(CLI::App& app) {
       uint16_t bound = mllp->Start(config.GetString("mllp.host"), static_cast<uint16_t>(port));
       spdlog::info("listening for HL7 v2 (MLLP) on {}:{}", config.GetString("mllp.host"), bound);
     }
+    // An Orthanc PACS, followed through its /changes feed.
+    std::unique_ptr<lake::OrthancFollower> orthanc;
+    if (std::string url = config.GetString("orthanc.url"); !url.empty()) {
+      lake::dicom::OrthancOptions oo;
+      oo.base_url = url;
+      oo.username = config.GetString("orthanc.username");
+      oo.password = config.GetString("orthanc.password");
+      orthanc = std::make_unique<lake::OrthancFollower>(platform->fhir(), platform->db(), oo);
+      orthanc->Start(config.GetDurationSeconds("orthanc.poll_interval"));
+      spdlog::info("following Orthanc at {}", url);
+    }
     server.Run();
+    if (orthanc) orthanc->Stop();
     if (mllp) mllp->Stop();
   });
 }

@@ -80,6 +80,7 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   storage::Migrate(*p->db_, "lake.fhir", lake::FhirStore::Migrations(p->db_->dialect()));
   storage::Migrate(*p->db_, "lake.ingest", lake::FhirIngest::Migrations());
   storage::Migrate(*p->db_, "lake.export", lake::ExportJobs::Migrations());
+  storage::Migrate(*p->db_, "lake.feeds", lake::OrthancFollower::Migrations());
 
   security::UserSettings us;
   us.password_params.memory_kib = static_cast<uint32_t>(config.GetInt("security.argon2_memory_kib"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "lake/dicom/dicom.h"
 #include "lake/fhir/ingest.h"
 #include "lake/hl7v2/ack.h"
@@ -143,6 +144,68 @@ SourceReport IngestDicomFiles(FhirStore& store, BlobStore& blobs, const std::vec
   }
   report.resources = resources.size();
   return report;
+}
+
+std::vector<storage::Migration> OrthancFollower::Migrations() {
+  return {{1, "positions in external feeds", R"SQL(
+CREATE TABLE lake_feed_cursor (
+  name TEXT PRIMARY KEY,
+  cursor ${BIGINT} NOT NULL
+);
+)SQL"}};
+}
+
+OrthancFollower::OrthancFollower(FhirStore& store, storage::Database& db, dicom::OrthancOptions options)
+    : store_(store), db_(db), name_("orthanc:" + options.base_url), connector_(options) {
+  auto res = db_.Query("SELECT cursor FROM lake_feed_cursor WHERE name = ?", {name_});
+  if (!res.empty()) connector_.set_cursor(res.rows[0][0].AsInt());
+}
+
+OrthancFollower::~OrthancFollower() { Stop(); }
+
+size_t OrthancFollower::PollOnce() {
+  std::vector<Json> studies = connector_.Poll();
+  std::vector<Json> resources = WithoutKnownPatients(store_, connector_.last_patients());
+  for (auto& s : studies) resources.push_back(std::move(s));
+  size_t written = 0;
+  if (!resources.empty()) {
+    for (const auto& w : store_.WriteMany(resources)) {
+      written += w.resource["resourceType"] == "ImagingStudy" && !w.unchanged;
+    }
+  }
+  for (const auto& e : connector_.last_errors()) spdlog::warn("orthanc: {}", e);
+  // The position advances only after the studies are stored.
+  int64_t cursor = connector_.cursor();
+  if (db_.Execute("UPDATE lake_feed_cursor SET cursor = ? WHERE name = ?", {cursor, name_}) == 0) {
+    db_.Execute("INSERT INTO lake_feed_cursor (name, cursor) VALUES (?, ?)", {name_, cursor});
+  }
+  return written;
+}
+
+void OrthancFollower::Start(int64_t interval_s) {
+  thread_ = std::thread([this, interval_s] {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      try {
+        size_t n = PollOnce();
+        if (n) spdlog::info("orthanc: {} new or changed studies", n);
+      } catch (const std::exception& e) {
+        spdlog::warn("orthanc: {}", e.what());
+      }
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(interval_s), [&] { return stop_; });
+    }
+  });
+}
+
+void OrthancFollower::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace haip::lake

@@ -7,11 +7,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "lake/blob/blob_store.h"
+#include "lake/dicom/orthanc_connector.h"
 #include "lake/fhir/store.h"
 #include "lake/hl7v2/mapping.h"
 
@@ -48,5 +54,33 @@ SourceReport IngestHl7Files(Hl7Ingestor& ingestor, const std::vector<std::string
 // Every DICOM file: originals into the blob store, ImagingStudy (and a
 // Patient when none exists yet) into the FHIR store.
 SourceReport IngestDicomFiles(FhirStore& store, BlobStore& blobs, const std::vector<std::string>& paths);
+
+// Follows an Orthanc PACS's /changes feed into the lake: each new study
+// becomes an ImagingStudy pointing back to Orthanc's DICOMweb endpoint (and a
+// Patient when the lake has none). The feed position is kept in the database,
+// so a restarted server continues where it stopped.
+class OrthancFollower {
+ public:
+  OrthancFollower(FhirStore& store, storage::Database& db, dicom::OrthancOptions options);
+  ~OrthancFollower();  // Stop()s
+  static std::vector<storage::Migration> Migrations();
+
+  // One poll: returns the number of studies written. Throws
+  // Error(kUnavailable) when Orthanc cannot be reached (the position stays).
+  size_t PollOnce();
+  // Polls every `interval_s` on a background thread until Stop().
+  void Start(int64_t interval_s);
+  void Stop();
+
+ private:
+  FhirStore& store_;
+  storage::Database& db_;
+  std::string name_;  // the feed's key in the position table: the base URL
+  dicom::OrthancConnector connector_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace haip::lake

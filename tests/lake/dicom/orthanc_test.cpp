@@ -17,6 +17,9 @@
 #include "core/error.h"
 #include "lake/dicom/dicom.h"
 #include "lake/dicom/orthanc_connector.h"
+#include "lake/sources/sources.h"
+#include "storage/migrations.h"
+#include "testing/temp_platform.h"
 #include "test_data.h"
 
 namespace fs = std::filesystem;
@@ -221,4 +224,60 @@ TEST(OrthancConnector, FindsUploadedStudies) {
   OrthancConnector fresh({.base_url = orthanc.url(), .change_types = {"NewStudy"}});
   EXPECT_EQ(fresh.Poll().size(), expected_uids.size());
   EXPECT_FALSE(fresh.last_patients().empty());
+}
+
+
+// The follower the server runs: studies uploaded to Orthanc appear in the
+// lake as ImagingStudy resources, and the feed position survives a restart.
+TEST(OrthancFollower, LoadsNewStudiesIntoTheLakeAndResumes) {
+  using haip::lake::FhirStore;
+  using haip::lake::OrthancFollower;
+  namespace storage = haip::storage;
+  if (!fs::exists(kOrthancBinary)) GTEST_SKIP() << "orthanc binary not installed (" << kOrthancBinary << ")";
+  HAIP_REQUIRE_DICOM_DATA();
+  OrthancProcess orthanc;
+  ASSERT_TRUE(orthanc.started());
+  OrthancClient client({.base_url = orthanc.url(), .timeout_seconds = 10});
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    try {
+      up = client.Request("GET", "/system").status == 200;
+    } catch (const Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(up) << orthanc.log();
+  std::set<std::string> uids;
+  for (const char* name : {"CT_small.dcm", "MR_small.dcm", "liver.dcm", "emri_small.dcm"}) {
+    if (!fs::exists(td::DataDir() / name)) continue;
+    if (client.Request("POST", "/instances", td::ReadBytes(td::DataDir() / name), "application/dicom").status == 200) {
+      uids.insert(ReadDicomFile(td::DataDir() / name).study_instance_uid);
+    }
+  }
+  ASSERT_FALSE(uids.empty());
+
+  haip::testing::TempDir dir;
+  storage::DatabaseOptions o;
+  o.sqlite_path = (dir.path() / "lake.db").string();
+  auto db = storage::Open(o);
+  storage::Migrate(*db, "lake.fhir", FhirStore::Migrations(db->dialect()));
+  storage::Migrate(*db, "lake.feeds", OrthancFollower::Migrations());
+  FhirStore store(*db);
+  size_t written = 0;
+  {
+    OrthancFollower follower(store, *db, {.base_url = orthanc.url()});
+    for (int i = 0; i < 60 && written < uids.size(); ++i) {
+      written += follower.PollOnce();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+  EXPECT_EQ(written, uids.size());
+  for (const auto& uid : uids) {
+    Json study = store.Read("ImagingStudy", ImagingStudyId(uid));
+    EXPECT_EQ(study["identifier"][0]["value"], "urn:oid:" + uid);
+    EXPECT_FALSE(store.PatientOf("ImagingStudy", ImagingStudyId(uid)).empty());
+  }
+  // A new follower (a restarted server) continues from the stored position.
+  OrthancFollower again(store, *db, {.base_url = orthanc.url()});
+  EXPECT_EQ(again.PollOnce(), 0u);
 }
