@@ -11,12 +11,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, DIST, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
+import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, DIST, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, loadChromium, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
 
 const ADMIN_PASSWORD = 'Admin-e2e-Passw0rd!';
 
@@ -24,14 +23,7 @@ const reason = skipReason('console');
 
 test('HAIP console: login, users, tokens, audit, language switch', { skip: reason ?? false, timeout: 180_000 }, async (t) => {
   const step = (name, fn) => runStep(t, name, fn);
-  assert.ok(existsSync(HAIP_BIN), `haip binary not found at ${HAIP_BIN}: build it (cmake) or set HAIP_BIN`);
-  assert.ok(existsSync(join(DIST, 'index.html')), `${DIST}/index.html not found: run "npm ci && npm run build" in web/`);
-  assert.ok(
-    existsSync(join(WEB, 'node_modules', 'playwright-core')),
-    'web/node_modules/playwright-core not found: run "npm ci" in web/',
-  );
-  const require = createRequire(join(WEB, 'package.json'));
-  const { chromium } = require('playwright-core');
+  const chromium = loadChromium();
 
   mkdirSync(ARTIFACTS, { recursive: true });
   for (const stale of ['failure.png', 'haip-server.log']) rmSync(join(ARTIFACTS, stale), { force: true });

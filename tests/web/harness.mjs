@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,3 +97,15 @@ export async function runStep(t, name, fn) {
 /** Escapes a string for use inside a RegExp. */
 export const reEscape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+
+/** Checks what the browser tests need and returns playwright-core's chromium. */
+export function loadChromium() {
+  assert.ok(existsSync(HAIP_BIN), `haip binary not found at ${HAIP_BIN}: build it (cmake) or set HAIP_BIN`);
+  assert.ok(existsSync(join(DIST, 'index.html')), `${DIST}/index.html not found: run "npm ci && npm run build" in web/`);
+  assert.ok(
+    existsSync(join(WEB, 'node_modules', 'playwright-core')),
+    'web/node_modules/playwright-core not found: run "npm ci" in web/',
+  );
+  const require = createRequire(join(WEB, 'package.json'));
+  return require('playwright-core').chromium;
+}

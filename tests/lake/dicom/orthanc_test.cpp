@@ -126,6 +126,18 @@ class OrthancProcess {
   pid_t pid_ = -1;
 };
 
+// Whether Orthanc's REST API answers within about 10 seconds of starting.
+bool AnswersWithin10s(OrthancClient& client) {
+  for (int i = 0; i < 100; ++i) {
+    try {
+      if (client.Request("GET", "/system").status == 200) return true;
+    } catch (const Error&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST(OrthancConnector, RejectsBadUrls) {
@@ -152,15 +164,7 @@ TEST(OrthancConnector, FindsUploadedStudies) {
   ASSERT_TRUE(orthanc.started());
 
   OrthancClient client({.base_url = orthanc.url(), .timeout_seconds = 10});
-  bool up = false;
-  for (int i = 0; i < 100 && !up; ++i) {
-    try {
-      up = client.Request("GET", "/system").status == 200;
-    } catch (const Error&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  ASSERT_TRUE(up) << orthanc.log();
+  ASSERT_TRUE(AnswersWithin10s(client)) << orthanc.log();
 
   // Upload every file; Orthanc 1.10 refuses some transfer syntaxes it does not know.
   std::set<std::string> expected_uids;
@@ -238,15 +242,7 @@ TEST(OrthancFollower, LoadsNewStudiesIntoTheLakeAndResumes) {
   OrthancProcess orthanc;
   ASSERT_TRUE(orthanc.started());
   OrthancClient client({.base_url = orthanc.url(), .timeout_seconds = 10});
-  bool up = false;
-  for (int i = 0; i < 100 && !up; ++i) {
-    try {
-      up = client.Request("GET", "/system").status == 200;
-    } catch (const Error&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  ASSERT_TRUE(up) << orthanc.log();
+  ASSERT_TRUE(AnswersWithin10s(client)) << orthanc.log();
   std::set<std::string> uids;
   for (const char* name : {"CT_small.dcm", "MR_small.dcm", "liver.dcm", "emri_small.dcm"}) {
     if (!fs::exists(td::DataDir() / name)) continue;
