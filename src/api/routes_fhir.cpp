@@ -104,17 +104,7 @@ void AuditPatients(RequestContext& ctx, const Json& bundle) {
   std::set<std::string> patients;
   for (const auto& e : bundle.value("entry", Json::array())) {
     if (!e.contains("resource")) continue;
-    const Json& r = e["resource"];
-    if (r.value("resourceType", std::string()) == "Patient") {
-      patients.insert(r.value("id", std::string()));
-      continue;
-    }
-    for (const char* k : {"subject", "patient"}) {
-      if (r.contains(k) && r[k].is_object() && r[k].contains("reference") && r[k]["reference"].is_string()) {
-        auto split = lake::SplitReference(r[k]["reference"].get<std::string>());
-        if (split && split->first == "Patient") patients.insert(split->second);
-      }
-    }
+    if (std::string p = lake::PatientIdOf(e["resource"]); !p.empty()) patients.insert(p);
   }
   if (patients.size() == 1) ctx.audit_patient = "Patient/" + *patients.begin();
   Json list = Json::array();
@@ -124,17 +114,6 @@ void AuditPatients(RequestContext& ctx, const Json& bundle) {
   }
   ctx.audit_detail["patients"] = list;
   ctx.audit_detail["patient_count"] = patients.size();
-}
-
-std::string PatientOfResource(const Json& r) {
-  if (r.value("resourceType", std::string()) == "Patient") return r.value("id", std::string());
-  for (const char* k : {"subject", "patient"}) {
-    if (r.contains(k) && r[k].is_object() && r[k].contains("reference") && r[k]["reference"].is_string()) {
-      auto split = lake::SplitReference(r[k]["reference"].get<std::string>());
-      if (split && split->first == "Patient") return split->second;
-    }
-  }
-  return "";
 }
 
 HttpResponse Written(const lake::WriteOutcome& w) {
@@ -242,7 +221,7 @@ void AddFhirRoutes(App& app, Router& router) {
                   if (body.value("resourceType", std::string()) != type) {
                     throw lake::FhirError(ErrorCode::kBadRequest, "invalid", "resourceType must be " + type, type + ".resourceType");
                   }
-                  CheckPatient(app, ctx, access, PatientOfResource(body));
+                  CheckPatient(app, ctx, access, lake::PatientIdOf(body));
                   std::string_view cond = ctx.request.Header("if-none-exist");
                   if (!cond.empty()) {
                     HttpRequest probe;
@@ -266,7 +245,7 @@ void AddFhirRoutes(App& app, Router& router) {
                   auto params = QueryParams(ctx.request);
                   if (params.empty()) throw lake::FhirError(ErrorCode::kBadRequest, "invalid", "conditional update needs search parameters");
                   Json body = ParseBody(ctx);
-                  CheckPatient(app, ctx, access, PatientOfResource(body));
+                  CheckPatient(app, ctx, access, lake::PatientIdOf(body));
                   auto ids = app.platform().fhir().Match(type, params);
                   if (ids.size() > 1) throw lake::FhirError(ErrorCode::kPreconditionFailed, "multiple-matches", "the condition matches several resources");
                   std::string id = ids.empty() ? body.value("id", lake::NewResourceId()) : ids[0];
@@ -296,7 +275,7 @@ void AddFhirRoutes(App& app, Router& router) {
                   auto access = Access(ctx);
                   const std::string &type = ctx.Param("type"), &id = ctx.Param("id");
                   Json body = ParseBody(ctx);
-                  CheckPatient(app, ctx, access, PatientOfResource(body));
+                  CheckPatient(app, ctx, access, lake::PatientIdOf(body));
                   CheckPatient(app, ctx, access, app.platform().fhir().PatientOf(type, id));
                   std::string_view if_match = ctx.request.Header("if-match");
                   if (!if_match.empty()) {

@@ -1,7 +1,6 @@
 // Bundle transaction (all or nothing) and batch (each entry on its own).
 #include <map>
 
-#include "core/clock.h"
 #include "lake/fhir/search_params.h"
 #include "lake/fhir/store.h"
 
@@ -227,15 +226,7 @@ Json FhirStore::ProcessBundle(const Json& bundle, const std::string& base, bool 
         results[k] = ResponseEntry(w.created ? "201 Created" : "200 OK", &w, base);
         if (outcomes) outcomes->push_back(std::move(w));
       } else if (plan.method == "DELETE") {
-        auto cur = tx.Query("SELECT version, deleted FROM fhir_resource WHERE type = ? AND id = ?", {plan.type, plan.id});
-        if (!cur.empty() && cur.rows[0][1].AsInt() == 0) {
-          int64_t version = cur.rows[0][0].AsInt() + 1, now = clock::NowMillis();
-          tx.Execute("UPDATE fhir_resource SET version = ?, last_updated = ?, deleted = 1, hash = '', body = '{}' WHERE type = ? AND id = ?",
-                     {version, now, plan.type, plan.id});
-          tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 1, '{}')",
-                     {plan.type, plan.id, version, now});
-          tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {plan.type, plan.id});
-        }
+        DeleteIn(tx, plan.type, plan.id);
         results[k] = ResponseEntry("204 No Content", nullptr, base);
       }
     }

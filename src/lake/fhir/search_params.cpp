@@ -358,21 +358,19 @@ IndexRows ExtractIndex(const Json& resource) {
       paths.remove_prefix(bar + 1);
     }
   }
-  // The patient compartment: the Patient itself, or whom the resource is about.
-  if (type == "Patient") {
-    rows.patient = resource.value("id", std::string());
-  } else {
-    for (const char* key : {"subject", "patient"}) {
-      auto it = resource.find(key);
-      if (it == resource.end() || !it->is_object() || !it->contains("reference") || !(*it)["reference"].is_string()) continue;
-      auto split = SplitReference((*it)["reference"].get<std::string>());
-      if (split && split->first == "Patient") {
-        rows.patient = split->second;
-        break;
-      }
-    }
-  }
+  rows.patient = PatientIdOf(resource);
   return rows;
+}
+
+std::string PatientIdOf(const Json& resource) {
+  if (resource.value("resourceType", std::string()) == "Patient") return resource.value("id", std::string());
+  for (const char* key : {"subject", "patient"}) {
+    auto it = resource.find(key);
+    if (it == resource.end() || !it->is_object() || !it->contains("reference") || !(*it)["reference"].is_string()) continue;
+    auto split = SplitReference((*it)["reference"].get<std::string>());
+    if (split && split->first == "Patient") return split->second;
+  }
+  return "";
 }
 
 std::optional<std::pair<int64_t, int64_t>> DateRange(std::string_view s) {

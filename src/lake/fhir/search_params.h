@@ -65,6 +65,10 @@ struct IndexRows {
 
 IndexRows ExtractIndex(const Json& resource);
 
+// The id of the patient a resource belongs to: a Patient's own id, else the
+// Patient its `subject` or `patient` references; "" for none.
+std::string PatientIdOf(const Json& resource);
+
 // The [lo, hi) range of a FHIR date/dateTime/instant at its precision
 // ("2020" covers the year). Times without a zone are taken as UTC. nullopt
 // for malformed values.

@@ -198,21 +198,23 @@ Json FhirStore::VRead(const std::string& type, const std::string& id, int64_t ve
   return Json::parse(res.rows[0][0].AsText());
 }
 
+bool FhirStore::DeleteIn(storage::Session& tx, const std::string& type, const std::string& id) {
+  auto cur = tx.Query("SELECT version, deleted FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
+  if (cur.empty() || cur.rows[0][1].AsInt() != 0) return false;
+  int64_t version = cur.rows[0][0].AsInt() + 1;
+  int64_t now = clock::NowMillis();
+  tx.Execute("UPDATE fhir_resource SET version = ?, last_updated = ?, deleted = 1, hash = '', body = '{}' "
+             "WHERE type = ? AND id = ?",
+             {version, now, type, id});
+  tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 1, '{}')",
+             {type, id, version, now});
+  tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
+  return true;
+}
+
 bool FhirStore::Delete(const std::string& type, const std::string& id) {
   bool deleted = false;
-  db_.Transaction([&](storage::Session& tx) {
-    auto cur = tx.Query("SELECT version, deleted FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
-    if (cur.empty() || cur.rows[0][1].AsInt() != 0) return;
-    int64_t version = cur.rows[0][0].AsInt() + 1;
-    int64_t now = clock::NowMillis();
-    tx.Execute("UPDATE fhir_resource SET version = ?, last_updated = ?, deleted = 1, hash = '', body = '{}' "
-               "WHERE type = ? AND id = ?",
-               {version, now, type, id});
-    tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 1, '{}')",
-               {type, id, version, now});
-    tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
-    deleted = true;
-  });
+  db_.Transaction([&](storage::Session& tx) { deleted = DeleteIn(tx, type, id); });
   return deleted;
 }
 

@@ -106,6 +106,8 @@ class FhirStore {
 
  private:
   WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
+  // Marks the current version deleted inside `tx`; false if nothing to delete.
+  bool DeleteIn(storage::Session& tx, const std::string& type, const std::string& id);
 
   storage::Database& db_;
 };
