@@ -10,12 +10,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, DIST, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, loadChromium, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
+import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, loadChromium, startServer, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
 
 const ADMIN_PASSWORD = 'Admin-e2e-Passw0rd!';
 
@@ -38,16 +37,7 @@ test('HAIP console: login, users, tokens, audit, language switch', { skip: reaso
   let passed = false;
 
   try {
-    // --data-dir is a global option of the haip CLI; before the subcommand it
-    // is accepted by every version (after it only once the CLI lets it fall
-    // through).
-    server = spawn(HAIP_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, HAIP_ADMIN_PASSWORD: ADMIN_PASSWORD, HAIP_WEB_ROOT: DIST },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout.on('data', (d) => log.push(d.toString()));
-    server.stderr.on('data', (d) => log.push(d.toString()));
-    await waitForHealth(base, server, log);
+    server = await startServer(dataDir, port, ADMIN_PASSWORD, log);
 
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,

@@ -2,6 +2,7 @@
 // launched, and starting, probing and stopping a haip server.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -108,4 +109,19 @@ export function loadChromium() {
   );
   const require = createRequire(join(WEB, 'package.json'));
   return require('playwright-core').chromium;
+}
+
+/**
+ * Starts `haip serve` on a data directory and loopback port, collecting its
+ * output in `log`, and returns the process once GET /healthz answers.
+ */
+export async function startServer(dataDir, port, adminPassword, log) {
+  const server = spawn(HAIP_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, HAIP_ADMIN_PASSWORD: adminPassword, HAIP_WEB_ROOT: DIST },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.on('data', (d) => log.push(d.toString()));
+  server.stderr.on('data', (d) => log.push(d.toString()));
+  await waitForHealth(`http://127.0.0.1:${port}`, server, log);
+  return server;
 }

@@ -13,12 +13,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, DIST, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, loadChromium, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
+import { ARTIFACTS, ADMIN_USER, CHROMIUM, CHROMIUM_ARGS, HAIP_BIN, STEP_TIMEOUT_MS, WEB, freePort, loadChromium, startServer, reEscape, runStep, skipReason, stopServer, waitForHealth } from './harness.mjs';
 
 const ADMIN_PASSWORD = 'Admin-lake-e2e-Passw0rd!';
 
@@ -114,13 +114,7 @@ test('HAIP console: patients, timeline, notes, data lake upload, break-glass', {
     });
     const { patient, condition, lab, noteTexts, encounterOrder, department, outsider } = demo;
 
-    server = spawn(HAIP_BIN, ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, HAIP_ADMIN_PASSWORD: ADMIN_PASSWORD, HAIP_WEB_ROOT: DIST },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout.on('data', (d) => log.push(d.toString()));
-    server.stderr.on('data', (d) => log.push(d.toString()));
-    await waitForHealth(base, server, log);
+    server = await startServer(dataDir, port, ADMIN_PASSWORD, log);
 
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
