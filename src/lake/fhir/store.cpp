@@ -125,8 +125,19 @@ WriteOutcome FhirStore::Write(storage::Session& tx, Json resource, const std::st
   tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 0, ?)",
              {type, id, out.version, now, body});
   InsertIndex(tx, type, id, rows);
+  Notify(tx, type, id, &resource);
   out.resource = std::move(resource);
   return out;
+}
+
+void FhirStore::AddWriteObserver(const std::string& type, WriteObserver observer) {
+  observers_[type].push_back(std::move(observer));
+}
+
+void FhirStore::Notify(storage::Session& tx, const std::string& type, const std::string& id, const Json* resource) const {
+  auto it = observers_.find(type);
+  if (it == observers_.end()) return;
+  for (const auto& observer : it->second) observer(tx, id, resource);
 }
 
 WriteOutcome FhirStore::Create(Json resource, bool keep_id) {
@@ -209,6 +220,7 @@ bool FhirStore::DeleteIn(storage::Session& tx, const std::string& type, const st
   tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 1, '{}')",
              {type, id, version, now});
   tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
+  Notify(tx, type, id, nullptr);
   return true;
 }
 

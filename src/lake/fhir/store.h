@@ -104,12 +104,22 @@ class FhirStore {
   // The patient a resource belongs to ("" if none).
   std::string PatientOf(const std::string& type, const std::string& id) const;
 
+  // Called inside the writing transaction after each change to a resource
+  // of `type` (not for unchanged writes): `resource` is the stored version,
+  // or nullptr when it was deleted. An observer that throws rolls the write
+  // back. Register observers before the store is used concurrently.
+  using WriteObserver = std::function<void(storage::Session& tx, const std::string& id, const Json* resource)>;
+  void AddWriteObserver(const std::string& type, WriteObserver observer);
+
  private:
   WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
   // Marks the current version deleted inside `tx`; false if nothing to delete.
   bool DeleteIn(storage::Session& tx, const std::string& type, const std::string& id);
 
+  void Notify(storage::Session& tx, const std::string& type, const std::string& id, const Json* resource) const;
+
   storage::Database& db_;
+  std::map<std::string, std::vector<WriteObserver>> observers_;
 };
 
 // A new server-assigned id (random UUID).
