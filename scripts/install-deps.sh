@@ -11,6 +11,12 @@ APT_PACKAGES=(
   libboost-dev nlohmann-json3-dev libsimdjson-dev libsqlite3-dev sqlite3 libpq-dev
   libssl-dev libargon2-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libdcmtk-dev orthanc
+  # knowledge base: Jieba's dictionary (read at run time), OpenCC, and Xapian (bench peer)
+  python3-jieba libopencc-dev libxapian-dev
+  # knowledge base documents: PDF text (poppler) and OCR of scanned pages; vector index
+  poppler-utils libpoppler-cpp-dev tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng libhnswlib-dev
+  # cohort engine: compressed bitmaps
+  libroaring-dev
   # test peers and tools
   postgresql-15 wrk curl
   # console browser tests

@@ -65,6 +65,9 @@ class SqliteConnection {
       if (set_wal) Query("PRAGMA journal_mode=WAL", {});
       Execute("PRAGMA synchronous=NORMAL", {});
       Execute("PRAGMA foreign_keys=ON", {});
+      // Statement journals (multi-row INSERTs inside a transaction) and temp
+      // b-trees stay in memory: on disk they cost more writes than the data.
+      Execute("PRAGMA temp_store=MEMORY", {});
     } catch (const Error& e) {
       Close();
       throw Error(ErrorCode::kUnavailable, "sqlite: cannot set up \"" + path + "\": " + e.what());

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 namespace haip::lake {
 
@@ -39,14 +42,16 @@ void AddError(IngestReport& report, std::string message) {
   if (report.errors.size() < 100) report.errors.push_back(std::move(message));
 }
 
-void Count(IngestReport& report, const WriteOutcome& w) {
+void Count(IngestReport& report, const WriteOutcome& w, const std::string& type) {
   if (w.unchanged) {
     ++report.unchanged;
   } else {
     ++report.written;
   }
-  ++report.by_type[w.resource.value("resourceType", std::string("?"))];
+  ++report.by_type[type];
 }
+
+void Count(IngestReport& report, const WriteOutcome& w) { Count(report, w, w.resource.value("resourceType", std::string("?"))); }
 }  // namespace
 
 std::vector<std::string> FhirIngest::ExpandPaths(const std::vector<std::string>& paths) {
@@ -132,29 +137,14 @@ void FhirIngest::IngestDocument(const std::string& text, const std::string& name
     return;
   }
 
-  // NDJSON: batches of lines, each committed together; a batch with a bad
-  // line is retried line by line so only the bad lines are rejected.
-  std::vector<std::pair<size_t, Json>> batch;
-  auto flush = [&](size_t line_no) {
-    if (batch.empty()) return;
-    std::vector<Json> resources;
-    for (auto& [_, r] : batch) resources.push_back(r);
-    try {
-      for (const auto& w : store_.WriteMany(std::move(resources))) Count(report, w);
-    } catch (const Error&) {
-      for (auto& [ln, r] : batch) {
-        try {
-          for (const auto& w : store_.WriteMany({r})) Count(report, w);
-        } catch (const Error& e) {
-          ++report.rejected;
-          AddError(report, name + ":" + std::to_string(ln) + ": " + e.what());
-        }
-      }
-    }
-    batch.clear();
-    if (committed) committed(line_no);
-    handled();
+  // NDJSON: batches of lines. Worker threads parse, validate, hash,
+  // serialise and index each batch (no database); this thread writes the
+  // batches in order, one transaction each, so the resume position is exact.
+  struct Line {
+    size_t line_no;
+    std::string_view text;
   };
+  std::vector<std::vector<Line>> batches;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -165,16 +155,110 @@ void FhirIngest::IngestDocument(const std::string& text, const std::string& name
     if (line_no <= skip_lines) continue;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) continue;
-    Json r = Json::parse(line, nullptr, false);
-    if (r.is_discarded() || !r.is_object()) {
-      ++report.rejected;
-      AddError(report, name + ":" + std::to_string(line_no) + ": not a JSON object");
-      continue;
-    }
-    batch.emplace_back(line_no, std::move(r));
-    if (batch.size() >= options.batch_size) flush(line_no);
+    if (batches.empty() || batches.back().size() >= std::max<size_t>(1, options.batch_size)) batches.emplace_back();
+    batches.back().push_back({line_no, line});
   }
-  flush(line_no);
+  const size_t last_line = line_no;
+  if (batches.empty()) {
+    if (committed && last_line > skip_lines) committed(last_line);
+    return;
+  }
+
+  struct Prepared {
+    std::vector<PreparedWrite> writes;
+    std::vector<size_t> write_lines;
+    std::vector<std::pair<size_t, std::string>> errors;  // line, message
+  };
+  std::vector<Prepared> prepared(batches.size());
+  std::vector<char> ready(batches.size(), 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next = 0, writing = 0;
+  bool stop = false;
+  // Workers stay at most this many batches ahead of the writer (memory bound).
+  size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, batches.size());
+  const size_t max_ahead = 2 * threads + 1;
+
+  auto work = [&] {
+    for (;;) {
+      size_t b;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stop || next >= batches.size() || next < writing + max_ahead; });
+        if (stop || next >= batches.size()) return;
+        b = next++;
+      }
+      Prepared p;
+      for (const auto& line : batches[b]) {
+        Json r = Json::parse(line.text, nullptr, false);
+        if (r.is_discarded() || !r.is_object()) {
+          p.errors.emplace_back(line.line_no, "not a JSON object");
+          continue;
+        }
+        try {
+          p.writes.push_back(FhirStore::PrepareBulk(std::move(r)));
+          p.write_lines.push_back(line.line_no);
+        } catch (const Error& e) {
+          p.errors.emplace_back(line.line_no, e.what());
+        }
+      }
+      std::lock_guard lock(mu);
+      prepared[b] = std::move(p);
+      ready[b] = 1;
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < threads; ++i) workers.emplace_back(work);
+  auto finish = [&] {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& w : workers) w.join();
+  };
+
+  try {
+    for (size_t b = 0; b < batches.size(); ++b) {
+      Prepared p;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return ready[b] != 0; });
+        p = std::move(prepared[b]);
+        writing = b + 1;
+      }
+      cv.notify_all();
+      for (auto& [ln, message] : p.errors) {
+        ++report.rejected;
+        AddError(report, name + ":" + std::to_string(ln) + ": " + message);
+      }
+      if (!p.writes.empty()) {
+        try {
+          auto outcomes = store_.WriteBatch(p.writes, false);
+          for (size_t i = 0; i < outcomes.size(); ++i) Count(report, outcomes[i], p.writes[i].type);
+        } catch (const Error&) {
+          // Something in the batch failed in the database: write one by one
+          // so only the failing lines are rejected.
+          for (size_t i = 0; i < p.writes.size(); ++i) {
+            try {
+              for (const auto& w : store_.WriteBatch({p.writes[i]}, false)) Count(report, w, p.writes[i].type);
+            } catch (const Error& e) {
+              ++report.rejected;
+              AddError(report, name + ":" + std::to_string(p.write_lines[i]) + ": " + e.what());
+            }
+          }
+        }
+      }
+      if (committed) committed(b + 1 == batches.size() ? last_line : batches[b].back().line_no);
+      handled();
+    }
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
 }
 
 IngestReport FhirIngest::IngestPaths(const std::vector<std::string>& paths, const IngestOptions& options) {

@@ -18,6 +18,7 @@ namespace haip::lake {
 
 struct IngestOptions {
   size_t batch_size = 500;  // NDJSON lines per transaction
+  size_t threads = 0;       // NDJSON preparing threads; 0: one per core
   // Called with the number of resources handled so far (written, unchanged or rejected).
   std::function<void(uint64_t)> progress;
 };

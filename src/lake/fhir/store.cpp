@@ -8,7 +8,7 @@
 
 namespace haip::lake {
 
-std::vector<storage::Migration> FhirStore::Migrations(storage::Dialect) {
+std::vector<storage::Migration> FhirStore::Migrations(storage::Dialect dialect) {
   return {{1, "fhir resources, history and search index", R"SQL(
 CREATE TABLE fhir_resource (
   type TEXT NOT NULL,
@@ -47,6 +47,37 @@ CREATE INDEX fhir_index_lo ON fhir_index(type, param, lo);
 CREATE INDEX fhir_index_hi ON fhir_index(type, param, hi);
 CREATE INDEX fhir_index_num ON fhir_index(type, param, num);
 CREATE INDEX fhir_index_res ON fhir_index(type, id, param);
+)SQL"},
+          // Faster writes: the index table is keyed by (type, id, param, seq),
+          // so a resource's rows sit together and no separate per-resource
+          // index is needed; the date and quantity indexes hold only rows
+          // that have such values (a comparison on lo/hi/num implies IS NOT
+          // NULL, so both engines use them). History keeps superseded
+          // versions only; the current one is the fhir_resource row.
+          {2, "compact search index, history without the current version",
+           std::string(R"SQL(
+CREATE TABLE fhir_index_v2 (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  param TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  sys TEXT NOT NULL DEFAULT '',
+  val TEXT NOT NULL DEFAULT '',
+  lo ${BIGINT},
+  hi ${BIGINT},
+  num ${REAL},
+  PRIMARY KEY (type, id, param, seq)
+))SQL") + (dialect == storage::Dialect::kSqlite ? " WITHOUT ROWID" : "") + R"SQL(;
+INSERT INTO fhir_index_v2 (type, id, param, seq, sys, val, lo, hi, num)
+  SELECT type, id, param, ROW_NUMBER() OVER (PARTITION BY type, id ORDER BY param), sys, val, lo, hi, num FROM fhir_index;
+DROP TABLE fhir_index;
+ALTER TABLE fhir_index_v2 RENAME TO fhir_index;
+CREATE INDEX fhir_index_val ON fhir_index(type, param, val);
+CREATE INDEX fhir_index_lo ON fhir_index(type, param, lo) WHERE lo IS NOT NULL;
+CREATE INDEX fhir_index_hi ON fhir_index(type, param, hi) WHERE hi IS NOT NULL;
+CREATE INDEX fhir_index_num ON fhir_index(type, param, num) WHERE num IS NOT NULL;
+DELETE FROM fhir_history WHERE EXISTS (
+  SELECT 1 FROM fhir_resource r WHERE r.type = fhir_history.type AND r.id = fhir_history.id AND r.version = fhir_history.version);
 )SQL"}};
 }
 
@@ -70,63 +101,130 @@ void ThrowIfInvalid(const Json& resource, const std::string& prefix = "") {
   }
 }
 
-std::string ContentHash(const Json& resource) {
-  // meta.versionId and meta.lastUpdated are the store's, not content.
-  if (!resource.contains("meta")) return crypto::Sha256Hex(resource.dump());
-  Json copy = resource;
-  copy["meta"].erase("versionId");
-  copy["meta"].erase("lastUpdated");
-  if (copy["meta"].empty()) copy.erase("meta");
-  return crypto::Sha256Hex(copy.dump());
+// The resource without the store's meta fields, which are not content.
+std::string StripStoreMeta(Json& resource) {
+  if (resource.contains("meta") && resource["meta"].is_object()) {
+    resource["meta"].erase("versionId");
+    resource["meta"].erase("lastUpdated");
+    if (resource["meta"].empty()) resource.erase("meta");
+  }
+  return resource.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void SetStoreMeta(Json& resource, int64_t version, int64_t now) {
+  if (!resource.contains("meta") || !resource["meta"].is_object()) resource["meta"] = Json::object();
+  resource["meta"]["versionId"] = std::to_string(version);
+  resource["meta"]["lastUpdated"] = clock::FormatIso8601(now);
+}
+
+// Index rows go in as multi-row INSERTs of up to kRowsPerInsert rows, with
+// one statement text per row count so the statement cache keeps them all.
+constexpr size_t kRowsPerInsert = 16;
+
+const std::string& IndexInsertSql(size_t rows) {
+  static const std::vector<std::string> sql = [] {
+    std::vector<std::string> out(kRowsPerInsert + 1);
+    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+      std::string q = "INSERT INTO fhir_index (type, id, param, seq, sys, val, lo, hi, num) VALUES ";
+      for (size_t i = 0; i < n; ++i) q += i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+      out[n] = std::move(q);
+    }
+    return out;
+  }();
+  return sql[rows];
 }
 
 void InsertIndex(storage::Session& tx, const std::string& type, const std::string& id, const IndexRows& rows) {
-  static const std::string kSql = "INSERT INTO fhir_index (type, id, param, sys, val, lo, hi, num) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-  for (const auto& t : rows.tokens) tx.Execute(kSql, {type, id, t.param, t.system, t.code, nullptr, nullptr, nullptr});
-  for (const auto& r : rows.references) tx.Execute(kSql, {type, id, r.param, r.target_type, r.target_id, nullptr, nullptr, nullptr});
-  for (const auto& d : rows.dates) tx.Execute(kSql, {type, id, d.param, "", "", d.lo, d.hi, nullptr});
-  for (const auto& q : rows.quantities) tx.Execute(kSql, {type, id, q.param, q.system, q.code, nullptr, nullptr, q.value});
-  for (const auto& s : rows.strings) tx.Execute(kSql, {type, id, s.param, "", s.value, nullptr, nullptr, nullptr});
+  storage::Params params;
+  size_t pending = 0;
+  int64_t seq = 0;
+  auto flush = [&] {
+    if (pending == 0) return;
+    tx.Execute(IndexInsertSql(pending), params);
+    params.clear();
+    pending = 0;
+  };
+  auto add = [&](const std::string& param, const std::string& sys, const std::string& val, storage::Value lo,
+                 storage::Value hi, storage::Value num) {
+    params.insert(params.end(), {type, id, param, ++seq, sys, val, std::move(lo), std::move(hi), std::move(num)});
+    if (++pending == kRowsPerInsert) flush();
+  };
+  for (const auto& t : rows.tokens) add(t.param, t.system, t.code, nullptr, nullptr, nullptr);
+  for (const auto& r : rows.references) add(r.param, r.target_type, r.target_id, nullptr, nullptr, nullptr);
+  for (const auto& d : rows.dates) add(d.param, "", "", d.lo, d.hi, nullptr);
+  for (const auto& q : rows.quantities) add(q.param, q.system, q.code, nullptr, nullptr, q.value);
+  for (const auto& st : rows.strings) add(st.param, "", st.value, nullptr, nullptr, nullptr);
+  flush();
 }
 }  // namespace
 
-WriteOutcome FhirStore::Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id) {
+PreparedWrite FhirStore::Prepare(Json resource, const std::string& type, const std::string& id) {
+  PreparedWrite w;
+  w.type = type;
+  w.id = id;
   resource["resourceType"] = type;
   resource["id"] = id;
-  std::string hash = ContentHash(resource);
-  auto cur = tx.Query("SELECT version, deleted, hash, body FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
+  w.hash = crypto::Sha256Hex(StripStoreMeta(resource));
+  w.now = clock::NowMillis();
+  SetStoreMeta(resource, 1, w.now);
+  w.body = resource.dump(-1, ' ', false, Json::error_handler_t::replace);
+  w.rows = ExtractIndex(resource);
+  w.resource = std::move(resource);
+  return w;
+}
+
+PreparedWrite FhirStore::PrepareBulk(Json resource) {
+  ThrowIfInvalid(resource);
+  if (!resource.contains("id")) resource["id"] = NewResourceId();
+  std::string type = resource["resourceType"], id = resource["id"];
+  return Prepare(std::move(resource), type, id);
+}
+
+WriteOutcome FhirStore::WritePrepared(storage::Session& tx, const PreparedWrite& w, bool keep_resource) {
+  const std::string& type = w.type;
+  const std::string& id = w.id;
+  auto cur = tx.Query("SELECT version, deleted, hash FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
   WriteOutcome out;
   bool exists = !cur.empty();
   bool was_deleted = exists && cur.rows[0][1].AsInt() != 0;
-  if (exists && !was_deleted && cur.rows[0][2].AsText() == hash) {
-    out.resource = Json::parse(cur.rows[0][3].AsText());
+  if (exists && !was_deleted && cur.rows[0][2].AsText() == w.hash) {
+    if (keep_resource) {
+      auto stored = tx.Query("SELECT body FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
+      out.resource = Json::parse(stored.rows[0][0].AsText());
+    }
     out.version = cur.rows[0][0].AsInt();
     out.unchanged = true;
     return out;
   }
   out.version = exists ? cur.rows[0][0].AsInt() + 1 : 1;
   out.created = !exists || was_deleted;
-  int64_t now = clock::NowMillis();
-  if (!resource.contains("meta") || !resource["meta"].is_object()) resource["meta"] = Json::object();
-  resource["meta"]["versionId"] = std::to_string(out.version);
-  resource["meta"]["lastUpdated"] = clock::FormatIso8601(now);
-  std::string body = resource.dump(-1, ' ', false, Json::error_handler_t::replace);
-  IndexRows rows = ExtractIndex(resource);
+  const std::string* body = &w.body;
+  std::string later_body;
+  Json later;
+  if (out.version != 1) {  // prepared as version 1
+    later = w.resource;
+    SetStoreMeta(later, out.version, w.now);
+    later_body = later.dump(-1, ' ', false, Json::error_handler_t::replace);
+    body = &later_body;
+  }
   if (exists) {
+    // The superseded version moves to the history table.
+    tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) "
+               "SELECT type, id, version, last_updated, deleted, body FROM fhir_resource WHERE type = ? AND id = ?",
+               {type, id});
     tx.Execute("UPDATE fhir_resource SET version = ?, last_updated = ?, deleted = 0, patient = ?, hash = ?, body = ? "
                "WHERE type = ? AND id = ?",
-               {out.version, now, rows.patient, hash, body, type, id});
+               {out.version, w.now, w.rows.patient, w.hash, *body, type, id});
     tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
   } else {
     tx.Execute("INSERT INTO fhir_resource (type, id, version, last_updated, deleted, patient, hash, body) "
                "VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
-               {type, id, out.version, now, rows.patient, hash, body});
+               {type, id, out.version, w.now, w.rows.patient, w.hash, *body});
   }
-  tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 0, ?)",
-             {type, id, out.version, now, body});
-  InsertIndex(tx, type, id, rows);
-  Notify(tx, type, id, &resource);
-  out.resource = std::move(resource);
+  InsertIndex(tx, type, id, w.rows);
+  const Json& stored = out.version != 1 ? later : w.resource;
+  Notify(tx, type, id, &stored);
+  if (keep_resource) out.resource = stored;
   return out;
 }
 
@@ -138,6 +236,20 @@ void FhirStore::Notify(storage::Session& tx, const std::string& type, const std:
   auto it = observers_.find(type);
   if (it == observers_.end()) return;
   for (const auto& observer : it->second) observer(tx, id, resource);
+}
+
+WriteOutcome FhirStore::Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id) {
+  return WritePrepared(tx, Prepare(std::move(resource), type, id), true);
+}
+
+std::vector<WriteOutcome> FhirStore::WriteBatch(const std::vector<PreparedWrite>& batch, bool keep_resources) {
+  std::vector<WriteOutcome> out;
+  out.reserve(batch.size());
+  db_.Transaction([&](storage::Session& tx) {
+    out.clear();
+    for (const auto& w : batch) out.push_back(WritePrepared(tx, w, keep_resources));
+  });
+  return out;
 }
 
 WriteOutcome FhirStore::Create(Json resource, bool keep_id) {
@@ -169,6 +281,8 @@ WriteOutcome FhirStore::Update(const std::string& type, const std::string& id, J
 }
 
 std::vector<WriteOutcome> FhirStore::WriteMany(std::vector<Json> resources) {
+  std::vector<PreparedWrite> batch;
+  batch.reserve(resources.size());
   for (size_t i = 0; i < resources.size(); ++i) {
     auto issues = ValidateResource(resources[i], "[" + std::to_string(i) + "]");
     if (!issues.empty()) {
@@ -176,17 +290,10 @@ std::vector<WriteOutcome> FhirStore::WriteMany(std::vector<Json> resources) {
                       "resource " + std::to_string(i) + " is invalid: " + issues[0].expression + ": " + issues[0].diagnostics);
     }
     if (!resources[i].contains("id")) resources[i]["id"] = NewResourceId();
+    std::string type = resources[i]["resourceType"], id = resources[i]["id"];
+    batch.push_back(Prepare(std::move(resources[i]), type, id));
   }
-  std::vector<WriteOutcome> out;
-  out.reserve(resources.size());
-  db_.Transaction([&](storage::Session& tx) {
-    out.clear();
-    for (auto& r : resources) {
-      std::string type = r["resourceType"], id = r["id"];
-      out.push_back(Write(tx, r, type, id));
-    }
-  });
-  return out;
+  return WriteBatch(std::move(batch));
 }
 
 Json FhirStore::Read(const std::string& type, const std::string& id) const {
@@ -199,7 +306,11 @@ Json FhirStore::Read(const std::string& type, const std::string& id) const {
 }
 
 Json FhirStore::VRead(const std::string& type, const std::string& id, int64_t version) const {
-  auto res = db_.Query("SELECT body, deleted FROM fhir_history WHERE type = ? AND id = ? AND version = ?", {type, id, version});
+  // The current version is the fhir_resource row; earlier ones are history.
+  auto res = db_.Query("SELECT body, deleted FROM fhir_resource WHERE type = ? AND id = ? AND version = ?", {type, id, version});
+  if (res.empty()) {
+    res = db_.Query("SELECT body, deleted FROM fhir_history WHERE type = ? AND id = ? AND version = ?", {type, id, version});
+  }
   if (res.empty()) {
     throw FhirError(ErrorCode::kNotFound, "not-found", type + "/" + id + " has no version " + std::to_string(version));
   }
@@ -214,11 +325,12 @@ bool FhirStore::DeleteIn(storage::Session& tx, const std::string& type, const st
   if (cur.empty() || cur.rows[0][1].AsInt() != 0) return false;
   int64_t version = cur.rows[0][0].AsInt() + 1;
   int64_t now = clock::NowMillis();
+  tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) "
+             "SELECT type, id, version, last_updated, deleted, body FROM fhir_resource WHERE type = ? AND id = ?",
+             {type, id});
   tx.Execute("UPDATE fhir_resource SET version = ?, last_updated = ?, deleted = 1, hash = '', body = '{}' "
              "WHERE type = ? AND id = ?",
              {version, now, type, id});
-  tx.Execute("INSERT INTO fhir_history (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, 1, '{}')",
-             {type, id, version, now});
   tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
   Notify(tx, type, id, nullptr);
   return true;
@@ -231,9 +343,10 @@ bool FhirStore::Delete(const std::string& type, const std::string& id) {
 }
 
 Json FhirStore::History(const std::string& type, const std::string& id) const {
-  auto res = db_.Query("SELECT version, last_updated, deleted, body FROM fhir_history WHERE type = ? AND id = ? "
-                       "ORDER BY version DESC",
-                       {type, id});
+  auto res = db_.Query("SELECT version, last_updated, deleted, body FROM fhir_resource WHERE type = ? AND id = ? "
+                       "UNION ALL SELECT version, last_updated, deleted, body FROM fhir_history WHERE type = ? AND id = ? "
+                       "ORDER BY 1 DESC",
+                       {type, id, type, id});
   if (res.empty()) throw FhirError(ErrorCode::kNotFound, "not-found", type + "/" + id + " is not known");
   Json bundle = {{"resourceType", "Bundle"}, {"type", "history"}, {"total", res.size()}, {"entry", Json::array()}};
   for (const auto& r : res.rows) {

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "lake/fhir/search_params.h"
 #include "lake/fhir/validator.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
@@ -47,6 +48,16 @@ struct WriteOutcome {
   int64_t version = 0;
   bool created = false;    // no earlier version (or the earlier one was deleted)
   bool unchanged = false;  // identical content: nothing written
+};
+
+// A resource made ready for writing without touching the database:
+// validated, given its id, hashed, serialised (as version 1) and indexed.
+// Bulk ingest prepares on several threads and writes on one.
+struct PreparedWrite {
+  std::string type, id, hash, body;
+  IndexRows rows;
+  Json resource;
+  int64_t now = 0;
 };
 
 // Search parameters as they come from the URL (repeats allowed: AND).
@@ -98,6 +109,13 @@ class FhirStore {
   // nothing.
   std::vector<WriteOutcome> WriteMany(std::vector<Json> resources);
 
+  // Bulk load in two steps: PrepareBulk is thread-safe and needs no
+  // database (throws FhirError 422 for an invalid resource); WriteMany
+  // writes a batch of prepared resources in one transaction; the outcomes
+  // carry the stored resources only when keep_resources.
+  static PreparedWrite PrepareBulk(Json resource);
+  std::vector<WriteOutcome> WriteBatch(const std::vector<PreparedWrite>& batch, bool keep_resources = true);
+
   // Count of current (not deleted) resources, all types or one.
   int64_t Count(const std::string& type = "") const;
   std::map<std::string, int64_t> CountByType() const;
@@ -113,6 +131,8 @@ class FhirStore {
 
  private:
   WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
+  static PreparedWrite Prepare(Json resource, const std::string& type, const std::string& id);
+  WriteOutcome WritePrepared(storage::Session& tx, const PreparedWrite& w, bool keep_resource);
   // Marks the current version deleted inside `tx`; false if nothing to delete.
   bool DeleteIn(storage::Session& tx, const std::string& type, const std::string& id);
 

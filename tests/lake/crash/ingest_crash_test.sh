@@ -16,7 +16,9 @@ check() {
 counts() {  # per-type counts of current resources, one "type n" per line
   sqlite3 "$1/haip.db" "SELECT type, COUNT(*) FROM fhir_resource WHERE deleted = 0 GROUP BY type ORDER BY type"
 }
-versions() { sqlite3 "$1/haip.db" "SELECT COUNT(*) FROM fhir_history"; }
+versions() {  # every stored version: superseded ones in fhir_history, current ones in fhir_resource
+  sqlite3 "$1/haip.db" "SELECT (SELECT COUNT(*) FROM fhir_history) + (SELECT COUNT(*) FROM fhir_resource)"
+}
 
 "$HAIP" synth --patients 600 --seed 4 --out "$WORK/demo" >/dev/null 2>&1
 "$HAIP" ingest fhir --data-dir "$WORK/clean" "$WORK/demo" >/dev/null 2>&1
