@@ -28,6 +28,7 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"storage.sqlite_path", "", "SQLite database file; empty means <data_dir>/haip.db."},
       {"storage.postgres_url", "", "libpq connection string or URI when storage.backend is postgresql."},
       {"storage.pool_size", "8", "Database connections kept in the pool."},
+      {"storage.sqlite_cache_mib", "64", "Page cache per SQLite connection in MiB, used as pages are read (at most pool_size times this)."},
       {"security.admin_password", "", "Password of the first-start admin; empty: one is generated and printed once."},
       {"security.session_ttl", "12h", "Lifetime of a console session."},
       {"security.token_ttl", "90d", "Default lifetime of an API token."},

@@ -75,6 +75,7 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   if (opts.sqlite_path.empty()) opts.sqlite_path = (data_dir / "haip.db").string();
   opts.postgres_url = config.GetString("storage.postgres_url");
   opts.pool_size = static_cast<int>(config.GetInt("storage.pool_size"));
+  opts.sqlite_cache_mib = static_cast<int>(config.GetInt("storage.sqlite_cache_mib"));
   p->db_ = storage::Open(opts);
   storage::Migrate(*p->db_, "security", security::SecurityMigrations(p->db_->dialect()));
   storage::Migrate(*p->db_, "lake.fhir", lake::FhirStore::Migrations(p->db_->dialect()));

@@ -115,6 +115,7 @@ struct DatabaseOptions {
   std::string postgres_url;        // libpq connection string or URI
   int pool_size = 8;
   int busy_timeout_ms = 10000;
+  int sqlite_cache_mib = 64;  // page cache per SQLite connection
 };
 
 // Opens a database; throws Error(kBadRequest) for an unknown backend and

@@ -15,6 +15,10 @@ std::unique_ptr<Database> Open(const DatabaseOptions& options) {
   if (options.busy_timeout_ms < 0) {
     throw Error(ErrorCode::kBadRequest, "storage: busy timeout must not be negative");
   }
+  if (options.sqlite_cache_mib < 1 || options.sqlite_cache_mib > 65536) {
+    throw Error(ErrorCode::kBadRequest, "storage.sqlite_cache_mib must be between 1 and 65536, got " +
+                                            std::to_string(options.sqlite_cache_mib));
+  }
   if (options.backend == "sqlite") {
     if (options.sqlite_path.empty()) {
       throw Error(ErrorCode::kBadRequest, "storage.sqlite_path is empty");

@@ -197,7 +197,10 @@ void FhirIngest::IngestDocument(const std::string& text, const std::string& name
           continue;
         }
         try {
-          p.writes.push_back(FhirStore::PrepareBulk(std::move(r)));
+          auto& w = p.writes.emplace_back(FhirStore::PrepareBulk(std::move(r)));
+          // The writer needs the parsed resource only for observers; freeing
+          // it here keeps that work off the single writing thread.
+          if (!store_.HasWriteObservers(w.type)) w.resource = Json();
           p.write_lines.push_back(line.line_no);
         } catch (const Error& e) {
           p.errors.emplace_back(line.line_no, e.what());

@@ -201,8 +201,10 @@ WriteOutcome FhirStore::WritePrepared(storage::Session& tx, const PreparedWrite&
   const std::string* body = &w.body;
   std::string later_body;
   Json later;
+  const bool need_json = out.version != 1 || keep_resource || HasWriteObservers(type);
+  if (need_json && w.resource.is_null()) later = Json::parse(w.body);
   if (out.version != 1) {  // prepared as version 1
-    later = w.resource;
+    if (!w.resource.is_null()) later = w.resource;
     SetStoreMeta(later, out.version, w.now);
     later_body = later.dump(-1, ' ', false, Json::error_handler_t::replace);
     body = &later_body;
@@ -222,7 +224,7 @@ WriteOutcome FhirStore::WritePrepared(storage::Session& tx, const PreparedWrite&
                {type, id, out.version, w.now, w.rows.patient, w.hash, *body});
   }
   InsertIndex(tx, type, id, w.rows);
-  const Json& stored = out.version != 1 ? later : w.resource;
+  const Json& stored = out.version != 1 || w.resource.is_null() ? later : w.resource;
   Notify(tx, type, id, &stored);
   if (keep_resource) out.resource = stored;
   return out;

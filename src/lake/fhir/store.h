@@ -56,7 +56,8 @@ struct WriteOutcome {
 struct PreparedWrite {
   std::string type, id, hash, body;
   IndexRows rows;
-  Json resource;
+  Json resource;  // the parsed body; a caller may drop it (null) to save
+                  // memory: the store then parses `body` when it needs it
   int64_t now = 0;
 };
 
@@ -128,6 +129,7 @@ class FhirStore {
   // back. Register observers before the store is used concurrently.
   using WriteObserver = std::function<void(storage::Session& tx, const std::string& id, const Json* resource)>;
   void AddWriteObserver(const std::string& type, WriteObserver observer);
+  bool HasWriteObservers(const std::string& type) const { return observers_.count(type) != 0; }
 
  private:
   WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
