@@ -78,6 +78,16 @@ CREATE INDEX fhir_index_hi ON fhir_index(type, param, hi) WHERE hi IS NOT NULL;
 CREATE INDEX fhir_index_num ON fhir_index(type, param, num) WHERE num IS NOT NULL;
 DELETE FROM fhir_history WHERE EXISTS (
   SELECT 1 FROM fhir_resource r WHERE r.type = fhir_history.type AND r.id = fhir_history.id AND r.version = fhir_history.version);
+)SQL"},
+          // The change log: one row per write or delete, in commit order on
+          // SQLite, for indexes kept outside the database (the cohort engine).
+          {3, "change log", R"SQL(
+CREATE TABLE fhir_change (
+  seq ${ID},
+  type TEXT NOT NULL,
+  id TEXT NOT NULL
+);
+INSERT INTO fhir_change (type, id) SELECT type, id FROM fhir_resource ORDER BY last_updated;
 )SQL"}};
 }
 
@@ -224,6 +234,7 @@ WriteOutcome FhirStore::WritePrepared(storage::Session& tx, const PreparedWrite&
                {type, id, out.version, w.now, w.rows.patient, w.hash, *body});
   }
   InsertIndex(tx, type, id, w.rows);
+  tx.Execute("INSERT INTO fhir_change (type, id) VALUES (?, ?)", {type, id});
   const Json& stored = out.version != 1 || w.resource.is_null() ? later : w.resource;
   Notify(tx, type, id, &stored);
   if (keep_resource) out.resource = stored;
@@ -334,6 +345,7 @@ bool FhirStore::DeleteIn(storage::Session& tx, const std::string& type, const st
              "WHERE type = ? AND id = ?",
              {version, now, type, id});
   tx.Execute("DELETE FROM fhir_index WHERE type = ? AND id = ?", {type, id});
+  tx.Execute("INSERT INTO fhir_change (type, id) VALUES (?, ?)", {type, id});
   Notify(tx, type, id, nullptr);
   return true;
 }
@@ -381,6 +393,39 @@ std::map<std::string, int64_t> FhirStore::CountByType() const {
 std::string FhirStore::PatientOf(const std::string& type, const std::string& id) const {
   auto res = db_.Query("SELECT patient FROM fhir_resource WHERE type = ? AND id = ?", {type, id});
   return res.empty() ? "" : res.rows[0][0].AsText();
+}
+
+int64_t FhirStore::LastChangeSeq() const {
+  auto res = db_.Query("SELECT MAX(seq) FROM fhir_change", {});
+  return res.empty() || res.rows[0][0].IsNull() ? 0 : res.rows[0][0].AsInt();
+}
+
+std::vector<FhirChange> FhirStore::ChangesSince(int64_t after_seq, size_t limit) const {
+  auto res = db_.Query("SELECT seq, type, id FROM fhir_change WHERE seq > ? ORDER BY seq LIMIT ?",
+                       {after_seq, static_cast<int64_t>(limit)});
+  std::vector<FhirChange> out;
+  out.reserve(res.rows.size());
+  for (const auto& row : res.rows) out.push_back({row[0].AsInt(), row[1].AsText(), row[2].AsText()});
+  return out;
+}
+
+std::optional<Json> FhirStore::ReadCurrent(const std::string& type, const std::string& id) const {
+  auto res = db_.Query("SELECT body FROM fhir_resource WHERE type = ? AND id = ? AND deleted = 0", {type, id});
+  if (res.empty()) return std::nullopt;
+  return Json::parse(res.rows[0][0].AsText());
+}
+
+void FhirStore::ForEachCurrent(const std::string& type, const std::function<void(const Json&)>& fn,
+                               size_t page) const {
+  std::string after;
+  for (;;) {
+    auto res = db_.Query("SELECT id, body FROM fhir_resource WHERE type = ? AND deleted = 0 AND id > ? "
+                         "ORDER BY id LIMIT ?",
+                         {type, after, static_cast<int64_t>(page)});
+    for (const auto& row : res.rows) fn(Json::parse(row[1].AsText()));
+    if (res.rows.size() < page) return;
+    after = res.rows.back()[0].AsText();
+  }
 }
 
 }  // namespace haip::lake

@@ -71,6 +71,12 @@ struct PatientFilter {
   storage::Params params;
 };
 
+// One entry of the store's change log (see FhirStore::ChangesSince).
+struct FhirChange {
+  int64_t seq = 0;
+  std::string type, id;
+};
+
 class FhirStore {
  public:
   explicit FhirStore(storage::Database& db);
@@ -130,6 +136,18 @@ class FhirStore {
   using WriteObserver = std::function<void(storage::Session& tx, const std::string& id, const Json* resource)>;
   void AddWriteObserver(const std::string& type, WriteObserver observer);
   bool HasWriteObservers(const std::string& type) const { return observers_.count(type) != 0; }
+
+  // The change log, for indexes kept outside the database: every write or
+  // delete appends (seq, type, id) in its transaction. On SQLite (one writer)
+  // seq grows in commit order, so "everything after seq N" never misses a
+  // change; on PostgreSQL concurrent writers can commit out of seq order and
+  // a reader should re-read a margin (see docs/cohort.md).
+  int64_t LastChangeSeq() const;
+  std::vector<FhirChange> ChangesSince(int64_t after_seq, size_t limit) const;
+  // The current version, or nullopt when absent or deleted.
+  std::optional<Json> ReadCurrent(const std::string& type, const std::string& id) const;
+  // Every current resource of a type, read in pages of `page` by id.
+  void ForEachCurrent(const std::string& type, const std::function<void(const Json&)>& fn, size_t page = 1000) const;
 
  private:
   WriteOutcome Write(storage::Session& tx, Json resource, const std::string& type, const std::string& id);
