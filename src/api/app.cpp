@@ -80,6 +80,7 @@ App::App(Platform& platform) : platform_(platform) {
   AddAuditRoutes(*this, router_);
   AddFhirRoutes(*this, router_);
   AddExportRoutes(*this, router_);
+  AddCohortRoutes(*this, router_);
 }
 
 std::string App::CsrfToken(std::string_view session_token) const {

@@ -9,6 +9,7 @@
 
 #include "api/http.h"
 #include "api/router.h"
+#include "lake/fhir/access.h"
 #include "platform/platform.h"
 
 namespace haip::api {
@@ -63,6 +64,11 @@ void AddTokenRoutes(App& app, Router& router);
 void AddAuditRoutes(App& app, Router& router);
 void AddFhirRoutes(App& app, Router& router);
 void AddExportRoutes(App& app, Router& router);
+void AddCohortRoutes(App& app, Router& router);
+
+// What identified patient data the caller may see, honouring a break-glass
+// reason in the X-HAIP-Break-Glass header (flagged in the request's audit).
+lake::PatientAccess CallerPatientAccess(RequestContext& ctx);
 
 // JSON views shared by the route files.
 Json UserToJson(const security::User& user);

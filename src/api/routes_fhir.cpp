@@ -75,7 +75,9 @@ lake::SearchParams QueryParams(const HttpRequest& req) {
   return out;
 }
 
-lake::PatientAccess Access(RequestContext& ctx) {
+}  // namespace
+
+lake::PatientAccess CallerPatientAccess(RequestContext& ctx) {
   // Browsers send only Latin-1 in headers, so the console percent-encodes
   // the (often Chinese) reason; plain text passes through unchanged.
   std::string reason;
@@ -91,6 +93,10 @@ lake::PatientAccess Access(RequestContext& ctx) {
   }
   return access;
 }
+
+namespace {
+
+lake::PatientAccess Access(RequestContext& ctx) { return CallerPatientAccess(ctx); }
 
 void CheckPatient(App& app, RequestContext& ctx, const lake::PatientAccess& access, const std::string& patient) {
   if (!patient.empty()) ctx.audit_patient = "Patient/" + patient;

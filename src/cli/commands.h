@@ -28,5 +28,6 @@ void RegisterAuditCommands(CLI::App& app);
 void RegisterSynthCommand(CLI::App& app);
 void RegisterIngestCommands(CLI::App& app);
 void RegisterExportCommand(CLI::App& app);
+void RegisterCohortCommands(CLI::App& app);
 
 }  // namespace haip::cli

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   cli::RegisterSynthCommand(app);
   cli::RegisterIngestCommands(app);
   cli::RegisterExportCommand(app);
+  cli::RegisterCohortCommands(app);
 
   try {
     app.parse(argc, argv);

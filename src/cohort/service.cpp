@@ -31,6 +31,17 @@ SavedCohort FromRow(const storage::Row& row) {
 
 }  // namespace
 
+Json ResultToJson(const CohortResult& r, bool with_patients) {
+  Json out = {{"count", r.count}, {"patientsTotal", r.patients_total}, {"elapsedMs", r.elapsed_ms},
+              {"attrition", Json::array()}};
+  for (const auto& a : r.attrition) {
+    out["attrition"].push_back(
+        {{"name", a.name}, {"exclusion", a.exclusion}, {"patients", a.patients}, {"passedAlone", a.passed_alone}});
+  }
+  if (with_patients) out["patients"] = r.patients;
+  return out;
+}
+
 CohortService::CohortService(storage::Database& db, lake::FhirStore& store) : db_(db), store_(store) {}
 
 std::vector<storage::Migration> CohortService::Migrations() {

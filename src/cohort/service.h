@@ -28,6 +28,10 @@ struct SavedCohort {
   int64_t created_at = 0;  // ms
 };
 
+// {"count", "patientsTotal", "elapsedMs", "attrition": [{"name", "exclusion",
+// "patients", "passedAlone"}], "patients": [...] (only with_patients)}.
+Json ResultToJson(const CohortResult& result, bool with_patients);
+
 class CohortService {
  public:
   CohortService(storage::Database& db, lake::FhirStore& store);

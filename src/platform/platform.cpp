@@ -53,6 +53,11 @@ Platform::~Platform() {
   audit_.reset();    // commits queued audit records while the database is still open
 }
 
+cohort::CohortService& Platform::cohorts() {
+  std::call_once(cohorts_once_, [this] { cohorts_ = std::make_unique<cohort::CohortService>(*db_, *fhir_); });
+  return *cohorts_;
+}
+
 lake::ExportJobs& Platform::exports() {
   std::call_once(exports_once_, [this] {
     exports_ = std::make_unique<lake::ExportJobs>(*db_, config_.DataPath("exports"), DeidKeyPath());
@@ -81,6 +86,7 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
   storage::Migrate(*p->db_, "lake.fhir", lake::FhirStore::Migrations(p->db_->dialect()));
   storage::Migrate(*p->db_, "lake.ingest", lake::FhirIngest::Migrations());
   storage::Migrate(*p->db_, "lake.export", lake::ExportJobs::Migrations());
+  storage::Migrate(*p->db_, "cohort", cohort::CohortService::Migrations());
   storage::Migrate(*p->db_, "lake.feeds", lake::OrthancFollower::Migrations());
 
   security::UserSettings us;

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "cohort/service.h"
 #include "lake/blob/blob_store.h"
 #include "lake/export/export.h"
 #include "lake/sources/sources.h"
@@ -51,6 +52,8 @@ class Platform {
   lake::Hl7Ingestor& hl7() { return *hl7_; }
   // The export job runner: started on first use (by the server), so CLI
   // commands never pick up queued jobs.
+  // The cohort engine (its index is built from the lake on first use).
+  cohort::CohortService& cohorts();
   lake::ExportJobs& exports();
   // <data_dir>/secrets/deid.key: the de-identification key, made on first use.
   std::string DeidKeyPath() const;
@@ -69,6 +72,8 @@ class Platform {
   std::unique_ptr<lake::FhirIngest> fhir_ingest_;
   std::unique_ptr<lake::BlobStore> blobs_;
   std::unique_ptr<lake::Hl7Ingestor> hl7_;
+  std::once_flag cohorts_once_;
+  std::unique_ptr<cohort::CohortService> cohorts_;
   std::once_flag exports_once_;
   std::unique_ptr<lake::ExportJobs> exports_;
   std::string secret_key_;
