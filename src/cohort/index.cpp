@@ -147,12 +147,18 @@ struct CohortIndex::Impl {
     return dept_of[key] = static_cast<uint16_t>(depts.size() - 1);
   }
 
-  void Append(uint32_t slot, const Event& e, uint32_t source) {
+  // Each patient's events stay sorted by (concept, day), so a rule reads
+  // only the events of its concepts within its window.
+  void Append(uint32_t slot, const Event& e, uint32_t source, bool keep_sorted) {
     uint32_t c = ConceptFor(e);
-    slots[slot].events.push_back(Ev{c, e.day, e.value, source, UnitFor(e.unit), DeptFor(e.department, e.department_name)});
+    Ev ev{c, e.day, e.value, source, UnitFor(e.unit), DeptFor(e.department, e.department_name)};
+    auto& evs = slots[slot].events;
+    if (keep_sorted) evs.insert(std::upper_bound(evs.begin(), evs.end(), ev, EvLess), ev);
+    else evs.push_back(ev);
     concepts[c].patients.add(slot);
     ++event_count;
   }
+  static bool EvLess(const Ev& a, const Ev& b) { return a.cid != b.cid ? a.cid < b.cid : a.day < b.day; }
 
   void SetPerson(const Person& p) {
     Slot& s = slots[SlotFor(p.id)];
@@ -271,9 +277,23 @@ struct CohortIndex::Impl {
         // Stop as soon as the answer is known.
         const int stop = r.count == Rule::Count::kAtLeast ? r.count_n : r.count_n + 1;
         if (stop == 0) return true;  // "at least 0"
-        for (const Ev& e : s.events) {
-          if (e.day < lo || e.day > hi || !f.Matches(e)) continue;
-          if (++n >= stop) break;
+        if (f.concepts.size() <= 16) {
+          // Events sorted by (concept, day): jump to each concept's window.
+          for (uint32_t c : f.concepts) {
+            auto it = std::lower_bound(s.events.begin(), s.events.end(), std::make_pair(c, lo),
+                                       [](const Ev& e, const std::pair<uint32_t, int64_t>& k) {
+                                         return e.cid != k.first ? e.cid < k.first : e.day < k.second;
+                                       });
+            for (; it != s.events.end() && it->cid == c && it->day <= hi; ++it) {
+              if (f.Matches(*it) && ++n >= stop) break;
+            }
+            if (n >= stop) break;
+          }
+        } else {
+          for (const Ev& e : s.events) {
+            if (e.day < lo || e.day > hi || !f.Matches(e)) continue;
+            if (++n >= stop) break;
+          }
         }
         switch (r.count) {
           case Rule::Count::kAtLeast: return n >= r.count_n;
@@ -344,7 +364,7 @@ void CohortIndex::Put(const std::string& type, const std::string& id, const Fact
   m.resource_slot[ord] = slot;
   for (const auto& e : facts.events) {
     if (e.patient != facts.events.front().patient) continue;
-    m.Append(slot, e, ord);
+    m.Append(slot, e, ord, true);
   }
 }
 
@@ -355,7 +375,18 @@ void CohortIndex::AddPerson(const Person& person) {
 
 void CohortIndex::AddEvents(const std::vector<Event>& events) {
   std::unique_lock lock(mu_);
-  for (const auto& e : events) impl_->Append(impl_->SlotFor(e.patient), e, kNone);
+  std::vector<uint32_t> touched;
+  for (const auto& e : events) {
+    uint32_t slot = impl_->SlotFor(e.patient);
+    impl_->Append(slot, e, kNone, false);
+    touched.push_back(slot);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint32_t slot : touched) {
+    auto& evs = impl_->slots[slot].events;
+    std::stable_sort(evs.begin(), evs.end(), Impl::EvLess);
+  }
 }
 
 IndexStats CohortIndex::Stats() const {
@@ -433,12 +464,20 @@ CohortResult CohortIndex::Run(const Criteria& criteria, bool with_patients) cons
       const Slot& s = m.slots[cand[i]];
       if (!s.has_person) continue;
       days.clear();
-      for (const Ev& e : s.events) {
-        if (e.day < from || e.day > to) continue;
-        for (const auto& f : entry) {
-          if (f.Matches(e)) {
-            days.push_back(e.day);
-            break;
+      for (const auto& f : entry) {
+        if (f.concepts.size() <= 16) {
+          for (uint32_t c : f.concepts) {
+            auto it = std::lower_bound(s.events.begin(), s.events.end(), std::make_pair(c, from),
+                                       [](const Ev& e, const std::pair<uint32_t, int32_t>& k) {
+                                         return e.cid != k.first ? e.cid < k.first : e.day < k.second;
+                                       });
+            for (; it != s.events.end() && it->cid == c && it->day <= to; ++it) {
+              if (f.Matches(*it)) days.push_back(it->day);
+            }
+          }
+        } else {
+          for (const Ev& e : s.events) {
+            if (e.day >= from && e.day <= to && f.Matches(e)) days.push_back(e.day);
           }
         }
       }
@@ -448,18 +487,25 @@ CohortResult CohortIndex::Run(const Criteria& criteria, bool with_patients) cons
       if (criteria.occurrence == Criteria::Occurrence::kFirst) days.resize(1);
       else if (criteria.occurrence == Criteria::Occurrence::kLast) days.erase(days.begin(), days.end() - 1);
       PerPatient& pp = per[i];
+      const uint64_t all_rules = n_rules == 64 ? ~uint64_t{0} : (uint64_t{1} << n_rules) - 1;
       for (int32_t day : days) {
-        uint64_t passed = 0;
+        // Rule k is evaluated only while it can still change the answer: its
+        // prefix is unbroken for this index event, or the patient has not
+        // yet passed it alone.
+        bool prefix = true;
+        uint64_t seq = 1;  // k = 0: the entry itself
         for (size_t k = 0; k < n_rules; ++k) {
+          const uint64_t bit = uint64_t{1} << k;
+          if (!prefix && (pp.alone & bit)) continue;
           bool ok = Impl::Eval(rules[k], s, day, filters);
           if (criteria.rules[k].exclusion) ok = !ok;
-          if (ok) passed |= uint64_t{1} << k;
+          if (ok) pp.alone |= bit;
+          prefix = prefix && ok;
+          if (prefix) seq |= bit << 1;
         }
-        pp.alone |= passed;
-        // Prefix: rules [0, k) all passed.
-        uint64_t seq = 1;  // k = 0: the entry itself
-        for (size_t k = 0; k < n_rules && (passed >> k & 1); ++k) seq |= uint64_t{1} << (k + 1);
         pp.seq |= seq;
+        // Every statistic of this patient is settled.
+        if ((pp.seq >> n_rules & 1) && (pp.alone & all_rules) == all_rules) break;
       }
     }
   };
