@@ -29,5 +29,6 @@ void RegisterSynthCommand(CLI::App& app);
 void RegisterIngestCommands(CLI::App& app);
 void RegisterExportCommand(CLI::App& app);
 void RegisterCohortCommands(CLI::App& app);
+void RegisterBlobCommands(CLI::App& app);
 
 }  // namespace haip::cli

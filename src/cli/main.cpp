@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   cli::RegisterIngestCommands(app);
   cli::RegisterExportCommand(app);
   cli::RegisterCohortCommands(app);
+  cli::RegisterBlobCommands(app);
 
   try {
     app.parse(argc, argv);

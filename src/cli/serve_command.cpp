@@ -98,7 +98,11 @@ void RegisterServeCommand(CLI::App& app) {
       orthanc->Start(config.GetDurationSeconds("orthanc.poll_interval"));
       spdlog::info("following Orthanc at {}", url);
     }
+    // Blob tiers: movement by age and access, and periodic checksum checks.
+    lake::BlobMaintenance blob_upkeep(platform->blobs(), platform->BlobMaintenanceFromConfig());
+    blob_upkeep.Start();
     server.Run();
+    blob_upkeep.Stop();
     if (orthanc) orthanc->Stop();
     if (mllp) mllp->Stop();
   });

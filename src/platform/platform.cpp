@@ -101,7 +101,11 @@ std::unique_ptr<Platform> Platform::Open(const Config& config) {
       *p->db_, static_cast<size_t>(config.GetInt("audit.batch_size")), &p->metrics_);
   p->fhir_ = std::make_unique<lake::FhirStore>(*p->db_);
   p->fhir_ingest_ = std::make_unique<lake::FhirIngest>(*p->fhir_, *p->db_);
-  p->blobs_ = std::make_unique<lake::BlobStore>(data_dir / "blobs");
+  lake::BlobStoreOptions blob_options;
+  blob_options.hot_dir = config.GetString("blob.hot_dir");
+  blob_options.warm_dir = config.GetString("blob.warm_dir");
+  blob_options.cold_dir = config.GetString("blob.cold_dir");
+  p->blobs_ = std::make_unique<lake::BlobStore>(data_dir / "blobs", blob_options);
   p->blobs_->RegisterMetrics(p->metrics_);
   p->hl7_ = std::make_unique<lake::Hl7Ingestor>(*p->fhir_, *p->blobs_);
   p->secret_key_ = LoadOrCreateSecret(data_dir / "secrets" / "server.key");
@@ -148,6 +152,16 @@ security::AuditRecord CliAuditRecord(std::string action, std::string detail_json
   r.outcome = "success";
   r.detail = std::move(detail_json);
   return r;
+}
+
+lake::BlobMaintenanceOptions Platform::BlobMaintenanceFromConfig() const {
+  lake::BlobMaintenanceOptions o;
+  o.policy.hot_to_warm_idle_seconds = config_.GetDurationSeconds("blob.hot_to_warm_idle");
+  o.policy.warm_to_cold_idle_seconds = config_.GetDurationSeconds("blob.warm_to_cold_idle");
+  o.policy.promote_read_within_seconds = config_.GetDurationSeconds("blob.promote_read_within");
+  o.migrate_interval_seconds = config_.GetDurationSeconds("blob.migrate_interval");
+  o.verify_interval_seconds = config_.GetDurationSeconds("blob.verify_interval");
+  return o;
 }
 
 }  // namespace haip

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "cohort/service.h"
 #include "lake/blob/blob_store.h"
+#include "lake/blob/maintenance.h"
 #include "lake/export/export.h"
 #include "lake/sources/sources.h"
 #include "lake/fhir/ingest.h"
@@ -49,6 +50,8 @@ class Platform {
   lake::FhirStore& fhir() { return *fhir_; }
   lake::FhirIngest& fhir_ingest() { return *fhir_ingest_; }
   lake::BlobStore& blobs() { return *blobs_; }
+  // The blob.* tiering and checking settings.
+  lake::BlobMaintenanceOptions BlobMaintenanceFromConfig() const;
   lake::Hl7Ingestor& hl7() { return *hl7_; }
   // The export job runner: started on first use (by the server), so CLI
   // commands never pick up queued jobs.

@@ -8,6 +8,7 @@ import { AuditPage } from './Audit';
 import { PatientsPage } from './Patients';
 import { PatientTimelinePage } from './PatientTimeline';
 import { LakePage } from './Lake';
+import { CohortsPage } from './Cohorts';
 
 /**
  * One console page. The sidebar, the router and the permission check all read
@@ -94,6 +95,14 @@ export const PAGES: PageDef[] = [
     roles: null,
     icon: 'M12 3c5 0 8 1.3 8 3s-3 3-8 3-8-1.3-8-3 3-3 8-3M4 6v6c0 1.7 3 3 8 3s8-1.3 8-3V6M4 12v6c0 1.7 3 3 8 3s8-1.3 8-3v-6',
     component: LakePage,
+  },
+  {
+    id: 'cohorts',
+    path: '/cohorts',
+    titleKey: 'nav.cohorts',
+    roles: ['admin', 'clinician', 'researcher'],
+    icon: 'M3 4h18l-7 8.5V19l-4 2v-8.5z',
+    component: CohortsPage,
   },
 ];
 
