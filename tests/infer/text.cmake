@@ -2,6 +2,8 @@
 # ../shared (models and tokenizer vectors); tests skip when it is absent.
 add_executable(infer_text_tests
   ${CMAKE_CURRENT_LIST_DIR}/gguf_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/chat_template_test.cpp
 )
 target_link_libraries(infer_text_tests PRIVATE haip_infer_text GTest::gtest_main)
 target_compile_definitions(infer_text_tests PRIVATE HAIP_SHARED="${CMAKE_SOURCE_DIR}/../shared"
